@@ -1,0 +1,181 @@
+/*
+ * lightningdb.h — the public API of Lightning DB, an embedded, ordered,
+ * transactional key-value store.
+ *
+ * Contract
+ * --------
+ * - Keys are 1..LDB_MAX_KEY bytes, values 0..LDB_MAX_VALUE bytes. Keys are
+ *   ordered bytewise: memcmp over the common length, then the shorter first.
+ * - Every function that can fail returns LDB_OK (0) or a negative LDB_* code;
+ *   none aborts the process on bad input. NULL handles or pointers give
+ *   LDB_INVALID. ldb_strerror() names every code.
+ * - One process owns a database directory at a time (a LOCK file held with
+ *   flock); a second opener gets LDB_BUSY.
+ * - Thread-safety: an `ldb` handle may be used by any number of threads at
+ *   once. An `ldb_txn`, `ldb_iter` or `ldb_batch` belongs to one thread at a
+ *   time. Readers never block writers and never take a lock the writer holds.
+ * - Durability is chosen per database with `sync_mode` (see below); every
+ *   commit that returned LDB_OK is kept as that mode promises.
+ */
+#ifndef LIGHTNINGDB_H
+#define LIGHTNINGDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LDB_VERSION_MAJOR 0
+#define LDB_VERSION_MINOR 1
+#define LDB_VERSION_PATCH 0
+
+/* Error codes. LDB_OK is zero; every error is negative. */
+enum {
+    LDB_OK = 0,
+    LDB_NOTFOUND = -1,   /* key absent (not an error for ldb_delete)           */
+    LDB_INVALID = -2,    /* bad argument: NULL, empty key, closed handle, ...  */
+    LDB_TOO_LARGE = -3,  /* key or value beyond the limits                     */
+    LDB_IO = -4,         /* an I/O call failed; after a failed sync the
+                            database refuses writes until reopened           */
+    LDB_CORRUPTION = -5, /* a checksum or structure check failed             */
+    LDB_NOMEM = -6,      /* an allocation failed; nothing was changed        */
+    LDB_BUSY = -7,       /* the directory is locked by another process       */
+    LDB_READONLY = -8,   /* write on a read-only database or transaction     */
+    LDB_CONFLICT = -9,   /* transaction lost a conflict; nothing applied     */
+    LDB_NOSPACE = -10    /* the disk is full; retry once space returns       */
+};
+
+#define LDB_MAX_KEY 4096u
+#define LDB_MAX_VALUE (16u * 1024u * 1024u)
+
+typedef struct ldb ldb;
+typedef struct ldb_txn ldb_txn;
+typedef struct ldb_iter ldb_iter;
+typedef struct ldb_batch ldb_batch;
+
+/*
+ * Durability modes.
+ *  LDB_SYNC_NONE    no fsync. A commit survives the process crashing (the
+ *                   data is in the kernel's page cache), not a power loss.
+ *  LDB_SYNC_NORMAL  a background thread calls fdatasync every
+ *                   sync_interval_ms. After a power loss the database holds
+ *                   a prefix of the commit history (never a gap) missing at
+ *                   most the last interval.
+ *  LDB_SYNC_FULL    a commit returns only once its record is on disk.
+ *                   Concurrent committers share one fdatasync (group commit).
+ */
+typedef enum {
+    LDB_SYNC_NONE = 0,
+    LDB_SYNC_NORMAL = 1,
+    LDB_SYNC_FULL = 2
+} ldb_sync_mode;
+
+typedef struct ldb_options {
+    int create_if_missing;      /* create the directory if absent (default 1) */
+    int read_only;              /* open without writing anything (default 0) */
+    ldb_sync_mode sync_mode;    /* default LDB_SYNC_NORMAL */
+    unsigned sync_interval_ms;  /* NORMAL mode sync period (default 100) */
+    uint64_t segment_size;      /* log segment file size (default 64 MiB) */
+    int verify_checksums;       /* check each value's CRC32C on read
+                                   (default 1; a mismatch gives
+                                   LDB_CORRUPTION, never the bad bytes) */
+    int salvage;                /* on a damaged log, keep what precedes the
+                                   damage instead of failing (default 0) */
+} ldb_options;
+
+void ldb_options_init(ldb_options *o);
+
+int ldb_open(const char *dir, const ldb_options *o, ldb **out);
+int ldb_close(ldb *db);
+
+const char *ldb_strerror(int rc);
+/* A message naming what failed in the last ldb_open/recovery on this thread
+ * (e.g. the file and offset of a bad record); "" when there is none. */
+const char *ldb_last_error(void);
+
+/* Single-operation writes and reads: each is its own transaction. */
+int ldb_put(ldb *db, const void *k, size_t klen, const void *v, size_t vlen);
+/* Copies min(cap, length) bytes into buf (buf may be NULL when cap is 0),
+ * always sets *vlen to the full length; LDB_NOTFOUND when absent. */
+int ldb_get(ldb *db, const void *k, size_t klen, void *buf, size_t cap,
+            size_t *vlen);
+/* Deleting an absent key is not an error. */
+int ldb_delete(ldb *db, const void *k, size_t klen);
+/* Make every commit so far durable, whatever the sync mode. */
+int ldb_sync(ldb *db);
+
+/* Iteration in key order. An iterator opened on the database reads one
+ * consistent snapshot taken at ldb_iter_open. Key and value pointers stay
+ * valid until the iterator moves or closes. */
+int ldb_iter_open(ldb *db, ldb_iter **out);
+int ldb_iter_seek(ldb_iter *it, const void *k, size_t klen); /* first >= k */
+int ldb_iter_first(ldb_iter *it);
+int ldb_iter_last(ldb_iter *it);
+int ldb_iter_next(ldb_iter *it);
+int ldb_iter_prev(ldb_iter *it);
+int ldb_iter_valid(const ldb_iter *it); /* 1 when positioned on a key */
+int ldb_iter_key(const ldb_iter *it, const void **k, size_t *klen);
+int ldb_iter_value(ldb_iter *it, const void **v, size_t *vlen);
+/* The error that stopped the iterator (e.g. LDB_CORRUPTION), else LDB_OK. */
+int ldb_iter_status(const ldb_iter *it);
+void ldb_iter_close(ldb_iter *it);
+
+/* Transactions (snapshot isolation by default). */
+#define LDB_TXN_READONLY 0x1u
+#define LDB_TXN_SERIALIZABLE 0x2u
+
+int ldb_txn_begin(ldb *db, unsigned flags, ldb_txn **out);
+/* Zero-copy: *v stays valid until the transaction ends. */
+int ldb_txn_get(ldb_txn *t, const void *k, size_t klen, const void **v,
+                size_t *vlen);
+int ldb_txn_put(ldb_txn *t, const void *k, size_t klen, const void *v,
+                size_t vlen);
+int ldb_txn_delete(ldb_txn *t, const void *k, size_t klen);
+/* LDB_OK, or LDB_CONFLICT (nothing applied), or an I/O error. Frees t. */
+int ldb_txn_commit(ldb_txn *t);
+/* Frees t; nothing it wrote is applied. */
+void ldb_txn_abort(ldb_txn *t);
+/* The sequence number of the transaction's snapshot. */
+uint64_t ldb_txn_snapshot(const ldb_txn *t);
+int ldb_iter_open_txn(ldb_txn *t, ldb_iter **out);
+
+/* Atomic batches: all of a batch or none of it, as one commit. */
+int ldb_batch_create(ldb_batch **out);
+int ldb_batch_put(ldb_batch *b, const void *k, size_t klen, const void *v,
+                  size_t vlen);
+int ldb_batch_delete(ldb_batch *b, const void *k, size_t klen);
+void ldb_batch_clear(ldb_batch *b);
+size_t ldb_batch_count(const ldb_batch *b);
+void ldb_batch_free(ldb_batch *b);
+int ldb_write(ldb *db, ldb_batch *b);
+
+/* Statistics: a consistent-enough copy of the counters (each field is read
+ * atomically; the set is not one instant). */
+typedef struct ldb_stats {
+    uint64_t keys;               /* live keys in the index */
+    uint64_t last_seq;           /* newest committed sequence number */
+    uint64_t puts, deletes, gets, commits, conflicts;
+    uint64_t syncs;              /* fdatasync calls on the log */
+    uint64_t synced_commits;     /* commits made durable by those syncs */
+    uint64_t segments;           /* log segment files */
+    uint64_t file_bytes;         /* bytes of log written (all segments) */
+    uint64_t live_bytes;         /* bytes of the records the index points to */
+    uint64_t user_bytes;         /* bytes of log appended for user commits */
+    uint64_t index_bytes;        /* memory held by the index */
+    uint64_t active_snapshots;   /* open transactions and iterators */
+    double oldest_snapshot_age_s;/* age of the oldest open snapshot */
+    uint64_t oldest_snapshot_seq;
+    uint64_t pinned_versions;    /* old versions kept alive for snapshots */
+    uint64_t recovery_records;   /* records replayed by the last open */
+    double recovery_seconds;     /* time the last open took to recover */
+    uint64_t truncated_bytes;    /* torn tail cut off by the last open */
+} ldb_stats;
+
+int ldb_get_stats(ldb *db, ldb_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIGHTNINGDB_H */

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the Debian packages Lightning DB needs to build, test and benchmark.
+# Idempotent: prints nothing and touches nothing when every package is present.
+set -eu
+PKGS="pkg-config liblmdb-dev librocksdb-dev libleveldb-dev libsqlite3-dev \
+libcmocka-dev libzstd-dev liblz4-dev libjansson-dev libinih-dev valgrind git"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "make deps: installing$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+        echo "make deps: need root (or sudo) to install:$missing" >&2; exit 2; fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >&2
