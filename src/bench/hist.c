@@ -4,6 +4,7 @@
 #include "bench/hist.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,4 +160,29 @@ bool bench_hist_iter_next(bench_hist_iter *it, bench_hist_bucket *out)
     out->count = c[i];
     out->cumulative = it->cumulative;
     return true;
+}
+
+json_t *bench_hist_latency_json(const bench_hist *h)
+{
+    static const struct {
+        const char *key;
+        double p;
+    } cols[] = {{"p50", 50}, {"p90", 90}, {"p95", 95},
+                {"p99", 99}, {"p999", 99.9}, {"max", 100}};
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        /* json_int_t is signed 64-bit: a sample above INT64_MAX ns (292
+         * years) cannot be written as an integer, so it is a real. */
+        uint64_t v = bench_hist_percentile(h, cols[i].p);
+        json_t *j = h->total == 0      ? json_null()
+                    : v <= INT64_MAX   ? json_integer((json_int_t)v)
+                                       : json_real((double)v);
+        if (!j || json_object_set_new(o, cols[i].key, j) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
 }

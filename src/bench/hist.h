@@ -118,4 +118,10 @@ typedef struct bench_hist_iter {
 void bench_hist_iter_init(bench_hist_iter *it, const bench_hist *h);
 bool bench_hist_iter_next(bench_hist_iter *it, bench_hist_bucket *out);
 
+struct json_t; /* jansson's type, kept out of this header */
+/* A new jansson object {"p50","p90","p95","p99","p999","max"} in ns (the
+ * result schema's "latency_ns"); every member is null when the histogram is
+ * empty. Caller json_decref's it; NULL on allocation failure. */
+struct json_t *bench_hist_latency_json(const bench_hist *h);
+
 #endif /* BENCH_HIST_H */

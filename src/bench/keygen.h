@@ -5,9 +5,12 @@
  * Contract
  * - Determinism: every generator is a pure function of its seed and
  *   parameters, with no hidden global state, so the same seed gives the same
- *   key and operation sequence on every engine, every run and every machine
- *   (bytes are written in a fixed byte order; floating point is used only in
- *   ways IEEE 754 makes reproducible on one platform and libm).
+ *   key and operation sequence on every engine and every run. The integer
+ *   generators (PRNG, uniform, sequential, hashes, permutations, key and
+ *   value bytes, operation mixes) are bit-identical on every machine: bytes
+ *   are written in a fixed byte order. The zipfian family calls pow(); a
+ *   different libm may round its last bit differently and so, rarely, move
+ *   a draw to a neighbouring rank on another machine (never on this one).
  * - Nothing here allocates: all state lives in caller-owned structs, which
  *   makes every generator safe on a benchmark's hot path.
  * - Threads: no locks. A bench_rng / bench_dist is owned by one thread; give

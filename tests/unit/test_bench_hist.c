@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,38 @@ static void test_iteration(void **state)
     bench_hist_free(&h);
 }
 
+static void test_latency_json(void **state)
+{
+    (void)state;
+    bench_hist h;
+    assert_int_equal(bench_hist_init(&h), 0);
+    static const char *const keys[] = {"p50", "p90", "p95", "p99", "p999", "max"};
+    static const double ps[] = {50, 90, 95, 99, 99.9, 100};
+
+    /* Empty: null, never a made-up 0. */
+    json_t *o = bench_hist_latency_json(&h);
+    assert_non_null(o);
+    for (int i = 0; i < 6; i++)
+        assert_true(json_is_null(json_object_get(o, keys[i])));
+    json_decref(o);
+
+    for (uint64_t v = 1; v <= 100000; v++)
+        bench_hist_record(&h, v * 10);
+    o = bench_hist_latency_json(&h);
+    assert_non_null(o);
+    for (int i = 0; i < 6; i++)
+        assert_true((uint64_t)json_integer_value(json_object_get(o, keys[i])) ==
+                    bench_hist_percentile(&h, ps[i]));
+    assert_int_equal(json_integer_value(json_object_get(o, "max")), 1000000);
+    json_decref(o);
+
+    bench_hist_record(&h, UINT64_MAX); /* beyond json_int_t */
+    o = bench_hist_latency_json(&h);
+    assert_true(json_is_real(json_object_get(o, "max")));
+    json_decref(o);
+    bench_hist_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_merge_equals_single),
         cmocka_unit_test(test_record_n_and_reset),
         cmocka_unit_test(test_iteration),
+        cmocka_unit_test(test_latency_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
