@@ -1,0 +1,27 @@
+/*
+ * engine/alloc.h — every heap allocation of the engine goes through here, so
+ * tests can make the Nth allocation fail (out-of-memory injection) and check
+ * that each call site reports LDB_NOMEM, leaks nothing and leaves the
+ * database usable.
+ *
+ * Contract: alloc_malloc/calloc/realloc behave like the libc functions;
+ * alloc_free(NULL) is a no-op. With no hook set the cost is one predictable
+ * branch. The hook is process-global and meant for single-threaded tests.
+ */
+#ifndef LDB_ALLOC_H
+#define LDB_ALLOC_H
+
+#include <stddef.h>
+
+void *alloc_malloc(size_t n);
+void *alloc_calloc(size_t n, size_t sz);
+void *alloc_realloc(void *p, size_t n);
+void *alloc_aligned(size_t align, size_t n);
+void alloc_free(void *p);
+
+/* Test hook: when set, called before each allocation; a non-zero return
+ * makes that allocation fail. Pass NULL to remove. */
+typedef int (*alloc_fail_fn)(void *arg);
+void alloc_set_fail_hook(alloc_fail_fn fn, void *arg);
+
+#endif /* LDB_ALLOC_H */

@@ -1,0 +1,438 @@
+/*
+ * engine/db.c — opening and closing a database, the one-operation API
+ * (put/get/delete/sync), per-thread reader slots, value access and stats.
+ */
+#include "engine/db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine/alloc.h"
+#include "engine/crc32c.h"
+#include "engine/io.h"
+#include "engine/util.h"
+
+#define DB_DEFAULT_SEGMENT (64ull << 20)
+#define DB_MIN_SEGMENT (64ull << 10)
+#define DB_MAX_SEGMENT (1ull << 32) /* offsets inside a segment are 32-bit safe */
+
+/* ---- the registry of open databases and per-thread reader slots ---------
+ *
+ * A thread that calls ldb_get keeps one reader slot per database in a small
+ * thread-local cache, so a get costs no atomic read-modify-write. The cache
+ * is keyed by the database's unique open id; the registry (a mutex-guarded
+ * list, touched only on first use, eviction, thread exit and close) tells
+ * whether the database behind a cached slot is still open before the slot
+ * is handed back. */
+
+#define TLS_SLOTS 4
+
+typedef struct tls_entry {
+    uint64_t uid;
+    ldb *db;
+    epoch_slot *slot;
+} tls_entry;
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static ldb **reg_dbs;
+static size_t reg_n, reg_cap;
+static uint64_t reg_next_uid = 1;
+static pthread_key_t reg_key;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static _Thread_local tls_entry tls_cache[TLS_SLOTS];
+
+static int reg_alive_locked(const ldb *db, uint64_t uid)
+{
+    for (size_t i = 0; i < reg_n; i++)
+        if (reg_dbs[i] == db && db->uid == uid) return 1;
+    return 0;
+}
+
+static void reg_thread_exit(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&reg_mu);
+    for (int i = 0; i < TLS_SLOTS; i++) {
+        tls_entry *t = &tls_cache[i];
+        if (t->slot && reg_alive_locked(t->db, t->uid)) epoch_slot_release(t->slot);
+        memset(t, 0, sizeof *t);
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+static void reg_init(void) { pthread_key_create(&reg_key, reg_thread_exit); }
+
+static int reg_add(ldb *db)
+{
+    pthread_once(&reg_once, reg_init);
+    pthread_mutex_lock(&reg_mu);
+    if (reg_n == reg_cap) {
+        size_t nc = reg_cap ? reg_cap * 2 : 8;
+        ldb **v = alloc_realloc(reg_dbs, nc * sizeof *v);
+        if (!v) {
+            pthread_mutex_unlock(&reg_mu);
+            return LDB_NOMEM;
+        }
+        reg_dbs = v;
+        reg_cap = nc;
+    }
+    db->uid = reg_next_uid++;
+    reg_dbs[reg_n++] = db;
+    pthread_mutex_unlock(&reg_mu);
+    return LDB_OK;
+}
+
+static void reg_remove(ldb *db)
+{
+    pthread_mutex_lock(&reg_mu);
+    for (size_t i = 0; i < reg_n; i++)
+        if (reg_dbs[i] == db) {
+            reg_dbs[i] = reg_dbs[--reg_n];
+            break;
+        }
+    if (reg_n == 0) {
+        alloc_free(reg_dbs);
+        reg_dbs = NULL;
+        reg_cap = 0;
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+int db_thread_slot(ldb *db, epoch_slot **out)
+{
+    for (int i = 0; i < TLS_SLOTS; i++)
+        if (tls_cache[i].uid == db->uid && tls_cache[i].db == db) {
+            *out = tls_cache[i].slot;
+            return LDB_OK;
+        }
+    /* Slow path, once per thread and database. */
+    epoch_slot *s;
+    int rc = epoch_slot_claim(&db->ep, 0, &s);
+    if (rc) return rc;
+    pthread_mutex_lock(&reg_mu);
+    int victim = 0;
+    for (int i = 0; i < TLS_SLOTS; i++) {
+        tls_entry *t = &tls_cache[i];
+        if (!t->slot || !reg_alive_locked(t->db, t->uid)) {
+            victim = i;
+            break;
+        }
+        victim = (int)((uintptr_t)s / 64 % TLS_SLOTS); /* all live: evict one */
+    }
+    tls_entry *t = &tls_cache[victim];
+    if (t->slot && reg_alive_locked(t->db, t->uid)) epoch_slot_release(t->slot);
+    t->uid = db->uid;
+    t->db = db;
+    t->slot = s;
+    pthread_mutex_unlock(&reg_mu);
+    pthread_setspecific(reg_key, (void *)1); /* so the exit hook runs */
+    *out = s;
+    return LDB_OK;
+}
+
+/* ---- argument checks ------------------------------------------------- */
+
+int db_check_key(const void *k, size_t klen)
+{
+    if (!k || klen == 0) return LDB_INVALID;
+    if (klen > LDB_MAX_KEY) return LDB_TOO_LARGE;
+    return LDB_OK;
+}
+
+int db_check_value(const void *v, size_t vlen)
+{
+    if (!v && vlen) return LDB_INVALID;
+    if (vlen > LDB_MAX_VALUE) return LDB_TOO_LARGE;
+    return LDB_OK;
+}
+
+/* ---- options, open, close --------------------------------------------- */
+
+void ldb_options_init(ldb_options *o)
+{
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->create_if_missing = 1;
+    o->sync_mode = LDB_SYNC_NORMAL;
+    o->sync_interval_ms = 100;
+    o->segment_size = DB_DEFAULT_SEGMENT;
+    o->verify_checksums = 1;
+}
+
+static int db_lock_dir(ldb *db)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/LOCK", db->dir);
+    int fd = io_open(path, db->opt.read_only ? O_RDONLY | O_CREAT : O_RDWR | O_CREAT, 0644);
+    if (fd < 0 && db->opt.read_only && fd == -EROFS) fd = io_open(path, O_RDONLY, 0);
+    if (fd < 0) {
+        util_set_error("cannot open %s: %s", path, strerror(-fd));
+        return util_errno_to_rc(-fd);
+    }
+    int rc = io_flock(fd, !db->opt.read_only);
+    if (rc < 0) {
+        io_close(fd);
+        if (rc == -EWOULDBLOCK) {
+            util_set_error("%s is in use by another process (or another handle in this one)",
+                           db->dir);
+            return LDB_BUSY;
+        }
+        util_set_error("cannot lock %s: %s", path, strerror(-rc));
+        return util_errno_to_rc(-rc);
+    }
+    db->lock_fd = fd;
+    return LDB_OK;
+}
+
+static void db_free(ldb *db)
+{
+    idx_destroy(&db->tree, commit_free_entry, db);
+    epoch_destroy(&db->ep);
+    log_close(&db->log);
+    if (db->lock_fd >= 0) io_close(db->lock_fd);
+    alloc_free(db->tombs);
+    alloc_free(db->dir);
+    pthread_mutex_destroy(&db->commit_mu);
+    pthread_mutex_destroy(&db->sync_mu);
+    pthread_cond_destroy(&db->sync_cv);
+    db->magic = LDB_MAGIC_DEAD;
+    alloc_free(db);
+}
+
+int ldb_open(const char *dir, const ldb_options *o, ldb **out)
+{
+    int rc;
+    util_clear_error();
+    if (!dir || !*dir || !out) return LDB_INVALID;
+    *out = NULL;
+    ldb_options opt;
+    if (o) opt = *o;
+    else ldb_options_init(&opt);
+    if (opt.sync_mode != LDB_SYNC_NONE && opt.sync_mode != LDB_SYNC_NORMAL &&
+        opt.sync_mode != LDB_SYNC_FULL) {
+        util_set_error("unknown sync_mode %d", (int)opt.sync_mode);
+        return LDB_INVALID;
+    }
+    if (opt.segment_size == 0) opt.segment_size = DB_DEFAULT_SEGMENT;
+    if (opt.segment_size < DB_MIN_SEGMENT || opt.segment_size > DB_MAX_SEGMENT) {
+        util_set_error("segment_size must be between %llu and %llu bytes",
+                       DB_MIN_SEGMENT, DB_MAX_SEGMENT);
+        return LDB_INVALID;
+    }
+    if (opt.sync_interval_ms == 0) opt.sync_interval_ms = 100;
+    crc32c_init();
+
+    ldb *db = alloc_calloc(1, sizeof *db);
+    if (!db) return LDB_NOMEM;
+    db->lock_fd = -1;
+    db->opt = opt;
+    pthread_mutex_init(&db->commit_mu, NULL);
+    pthread_mutex_init(&db->sync_mu, NULL);
+    pthread_cond_init(&db->sync_cv, NULL);
+    db->dir = alloc_malloc(strlen(dir) + 1);
+    if (!db->dir) { rc = LDB_NOMEM; goto fail; }
+    strcpy(db->dir, dir);
+
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (!opt.create_if_missing || opt.read_only) {
+            util_set_error("%s does not exist", dir);
+            rc = LDB_NOTFOUND;
+            goto fail;
+        }
+        int r = io_mkdir(dir);
+        if (r < 0) {
+            util_set_error("cannot create %s: %s", dir, strerror(-r));
+            rc = util_errno_to_rc(-r);
+            goto fail;
+        }
+    } else if (!S_ISDIR(st.st_mode)) {
+        util_set_error("%s is not a directory", dir);
+        rc = LDB_INVALID;
+        goto fail;
+    }
+    rc = db_lock_dir(db);
+    if (rc) goto fail;
+    rc = epoch_init(&db->ep);
+    if (rc) goto fail;
+    rc = idx_init(&db->tree, &db->ep);
+    if (rc) goto fail;
+    rc = log_open(&db->log, dir, opt.sync_mode, opt.segment_size, opt.read_only, opt.salvage);
+    if (rc) goto fail;
+    uint64_t t0 = util_now_ns();
+    rc = log_replay(&db->log, commit_replay_frame, db);
+    if (rc) goto fail;
+    commit_finish_recovery(db);
+    db->recovery_seconds = (double)(util_now_ns() - t0) / 1e9;
+    db->magic = LDB_MAGIC_DB;
+    rc = reg_add(db);
+    if (rc) goto fail;
+    rc = commit_start_syncer(db);
+    if (rc) {
+        reg_remove(db);
+        goto fail;
+    }
+    *out = db;
+    return LDB_OK;
+fail:
+    db_free(db);
+    return rc;
+}
+
+int ldb_close(ldb *db)
+{
+    if (!db_ok(db)) return LDB_INVALID;
+    epoch_report r;
+    epoch_report_get(&db->ep, &r);
+    if (r.long_active) {
+        util_set_error("%" PRIu64 " transactions or iterators are still open", r.long_active);
+        return LDB_BUSY;
+    }
+    commit_stop_syncer(db);
+    int rc = LDB_OK;
+    if (db->opt.sync_mode != LDB_SYNC_NONE && !db->opt.read_only &&
+        !atomic_load(&db->failed))
+        rc = commit_wait_durable(db, atomic_load(&db->appended));
+    reg_remove(db);
+    db_free(db);
+    return rc;
+}
+
+/* ---- one-operation API ---------------------------------------------- */
+
+int ldb_put(ldb *db, const void *k, size_t klen, const void *v, size_t vlen)
+{
+    if (!db_ok(db)) return LDB_INVALID;
+    int rc = db_check_key(k, klen);
+    if (rc) return rc;
+    rc = db_check_value(v, vlen);
+    if (rc) return rc;
+    if (db->opt.read_only) return LDB_READONLY;
+    commit_op op = {.type = REC_PUT, .klen = (uint16_t)klen, .vlen = (uint32_t)vlen,
+                    .key = k, .val = v};
+    return commit_apply(db, &op, 1, NULL, NULL, NULL);
+}
+
+int ldb_delete(ldb *db, const void *k, size_t klen)
+{
+    if (!db_ok(db)) return LDB_INVALID;
+    int rc = db_check_key(k, klen);
+    if (rc) return rc;
+    if (db->opt.read_only) return LDB_READONLY;
+    commit_op op = {.type = REC_DEL, .klen = (uint16_t)klen, .key = k};
+    return commit_apply(db, &op, 1, NULL, NULL, NULL);
+}
+
+int db_value(ldb *db, const idx_version *v, const void **val, size_t *vlen, void **scratch)
+{
+    rec_view r;
+    *scratch = NULL;
+    const uint8_t *p = v->rec;
+    r.rec = p;
+    r.crc = util_get_u32(p);
+    r.type = p[4];
+    r.comp = p[5];
+    r.klen = util_get_u16(p + 6);
+    r.vlen = util_get_u32(p + 8);
+    r.rawlen = util_get_u32(p + 12);
+    r.key = p + REC_HDR;
+    r.val = p + REC_HDR + r.klen;
+    if (db->opt.verify_checksums && !rec_verify(&r)) {
+        /* Error path only: the segment table is the writer's, so borrow the
+         * commit mutex to name the file and offset. */
+        uint64_t off = 0;
+        pthread_mutex_lock(&db->commit_mu);
+        log_segment *s = log_segment_by_id(&db->log, v->seg);
+        if (s) off = (uint64_t)(p - s->base);
+        pthread_mutex_unlock(&db->commit_mu);
+        util_set_error("corrupt record in %s/%010u.log at offset %" PRIu64
+                       ": checksum mismatch, value not returned",
+                       db->dir, v->seg, off);
+        return LDB_CORRUPTION;
+    }
+    if (r.comp != REC_COMP_NONE) {
+        util_set_error("compressed record: compression is not supported by this build");
+        return LDB_CORRUPTION;
+    }
+    *val = r.val;
+    *vlen = r.vlen;
+    return LDB_OK;
+}
+
+int ldb_get(ldb *db, const void *k, size_t klen, void *buf, size_t cap, size_t *vlen)
+{
+    if (!db_ok(db)) return LDB_INVALID;
+    int rc = db_check_key(k, klen);
+    if (rc) return rc;
+    if ((!buf && cap) || !vlen) return LDB_INVALID;
+    epoch_slot *slot;
+    rc = db_thread_slot(db, &slot);
+    if (rc) return rc;
+    uint64_t snap = epoch_enter(&db->ep, slot, &db->committed);
+    idx_entry *e = idx_find(&db->tree, k, klen);
+    idx_version *v = e ? db_visible(e, snap) : NULL;
+    if (!v || v->vlen == IDX_TOMBSTONE) {
+        rc = LDB_NOTFOUND;
+    } else {
+        const void *val;
+        size_t len;
+        void *scratch;
+        rc = db_value(db, v, &val, &len, &scratch);
+        if (rc == LDB_OK) {
+            memcpy(buf, val, len < cap ? len : cap);
+            *vlen = len;
+        }
+        alloc_free(scratch);
+    }
+    atomic_store_explicit(&slot->gets, atomic_load_explicit(&slot->gets, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    epoch_exit(slot);
+    return rc;
+}
+
+int ldb_sync(ldb *db)
+{
+    if (!db_ok(db)) return LDB_INVALID;
+    if (db->opt.read_only) return LDB_OK;
+    if (atomic_load(&db->failed)) return LDB_IO;
+    return commit_wait_durable(db, atomic_load_explicit(&db->appended, memory_order_acquire));
+}
+
+int ldb_get_stats(ldb *db, ldb_stats *s)
+{
+    if (!db_ok(db) || !s) return LDB_INVALID;
+    memset(s, 0, sizeof *s);
+#define LD(x) atomic_load_explicit(&db->x, memory_order_relaxed)
+    s->keys = LD(st_keys);
+    s->last_seq = atomic_load(&db->committed);
+    s->puts = LD(st_puts);
+    s->deletes = LD(st_deletes);
+    s->commits = LD(st_commits);
+    s->conflicts = LD(st_conflicts);
+    s->syncs = LD(st_syncs);
+    s->synced_commits = LD(st_synced_commits);
+    s->live_bytes = LD(st_live_bytes);
+    s->user_bytes = LD(st_user_bytes);
+    s->pinned_versions = LD(st_old_versions);
+    s->index_bytes = atomic_load_explicit(&db->tree.bytes, memory_order_relaxed) + LD(st_entry_bytes);
+#undef LD
+    s->file_bytes = atomic_load_explicit(&db->log.file_bytes, memory_order_relaxed);
+    pthread_mutex_lock(&db->commit_mu);
+    s->segments = db->log.nsegs;
+    pthread_mutex_unlock(&db->commit_mu);
+    epoch_report r;
+    epoch_report_get(&db->ep, &r);
+    s->gets = r.gets;
+    s->active_snapshots = r.long_active;
+    s->oldest_snapshot_seq = r.oldest_snap;
+    if (r.oldest_begin_ns) s->oldest_snapshot_age_s = (double)(util_now_ns() - r.oldest_begin_ns) / 1e9;
+    s->recovery_records = db->recovery_records;
+    s->recovery_seconds = db->recovery_seconds;
+    s->truncated_bytes = db->log.truncated_bytes;
+    return LDB_OK;
+}

@@ -1,0 +1,149 @@
+/*
+ * engine/db.h — the database handle and the internal interfaces between the
+ * engine's modules (open/close, commit, reads, transactions, iterators).
+ *
+ * The life of a write: API → commit ops → commit_apply(): under the commit
+ * mutex, validate (transactions), prepare index entries and versions (all
+ * allocation happens here, before anything is visible), append one frame to
+ * the log, install the versions, publish the sequence number (NONE/NORMAL)
+ * → unlock → in FULL mode wait for the shared fdatasync, whose leader
+ * publishes the sequence.
+ *
+ * The life of a read: a thread's cached epoch slot → epoch_enter (snapshot
+ * = committed sequence) → index lookup → newest version <= snapshot → the
+ * value in the mapped log → epoch_exit. No lock, no shared write.
+ *
+ * Invariants
+ * - `committed` only grows; every version with seq <= committed is fully
+ *   installed, and in FULL mode also durable.
+ * - Versions with seq > committed may exist (FULL mode, awaiting the sync):
+ *   readers skip them by snapshot; writers see them for conflict checks.
+ * - Only the commit-mutex holder changes the index, the log's append state,
+ *   the retire list and the writer-side counters.
+ */
+#ifndef LDB_DB_H
+#define LDB_DB_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "engine/epoch.h"
+#include "engine/index.h"
+#include "engine/log.h"
+#include "engine/record.h"
+#include "lightningdb.h"
+
+#define LDB_MAGIC_DB 0x4c444230u
+#define LDB_MAGIC_TXN 0x4c445458u
+#define LDB_MAGIC_ITER 0x4c444954u
+#define LDB_MAGIC_BATCH 0x4c444241u
+#define LDB_MAGIC_DEAD 0xdeadbeefu
+
+struct ldb {
+    uint32_t magic;
+    uint64_t uid;                  /* unique per open, for thread caches */
+    ldb_options opt;
+    char *dir;
+    int lock_fd;
+
+    ldb_log log;
+    idx_tree tree;
+    epoch_mgr ep;
+
+    pthread_mutex_t commit_mu;
+    _Atomic uint64_t committed;    /* newest sequence readers may see */
+    _Atomic uint64_t appended;     /* newest sequence written to the log */
+    uint64_t last_seq;             /* newest sequence assigned (writer) */
+    _Atomic int failed;            /* a sync failed: writes refused */
+
+    /* group commit and the NORMAL-mode syncer */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    uint64_t durable;              /* newest sequence known on disk */
+    int syncing;                   /* a leader is inside fdatasync */
+    int stop;
+    int syncer_running;
+    pthread_t syncer;
+
+    /* writer-side bookkeeping (commit mutex) */
+    uint64_t oldest_cache;         /* a lower bound of every live snapshot */
+    uint32_t commits_since_oldest;
+    idx_entry **tombs;             /* entries whose head is a tombstone */
+    size_t ntombs, cap_tombs;
+
+    /* counters: written by their owner, read atomically by stats */
+    _Atomic uint64_t st_puts, st_deletes, st_commits, st_conflicts;
+    _Atomic uint64_t st_syncs, st_synced_commits;
+    _Atomic uint64_t st_keys, st_live_bytes, st_user_bytes, st_old_versions;
+    _Atomic uint64_t st_entry_bytes;
+    uint64_t recovery_records;
+    double recovery_seconds;
+};
+
+/* One operation of a commit. The caller fills type/key/val (keys within
+ * one commit are distinct: write sets and batches deduplicate); commit_apply
+ * fills the rest. */
+typedef struct commit_op {
+    uint8_t type;                  /* REC_PUT or REC_DEL */
+    uint8_t skip;                  /* delete of an absent key: no record */
+    uint8_t created;               /* entry created by this commit */
+    uint16_t klen;
+    uint32_t vlen;
+    const uint8_t *key;
+    const uint8_t *val;
+    uint32_t crc;
+    idx_entry *entry;
+    idx_version *ver;
+    const uint8_t *rec;            /* where the record landed in the log */
+} commit_op;
+
+/* Called under the commit mutex before anything changes; returns LDB_OK or
+ * LDB_CONFLICT. */
+typedef int (*commit_validate_fn)(ldb *db, void *arg);
+
+/* Applies ops atomically as one commit (see the file comment). On success
+ * *seq_out (may be NULL) gets the commit's sequence number; a commit whose
+ * ops are all no-ops returns LDB_OK with the current sequence. */
+int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
+                 void *varg, uint64_t *seq_out);
+/* Waits until every sequence <= seq is durable (leading an fdatasync if no
+ * one else is). */
+int commit_wait_durable(ldb *db, uint64_t seq);
+int commit_start_syncer(ldb *db);
+void commit_stop_syncer(ldb *db);
+/* Replay of one frame during open. */
+int commit_replay_frame(void *db, const rec_frame *f, const uint8_t *frame,
+                        log_segment *seg);
+/* After replay: drops tombstoned keys (no snapshot exists yet). */
+void commit_finish_recovery(ldb *db);
+void commit_free_entry(idx_entry *e, void *db);
+
+/* The version of e visible at snapshot snap (NULL when none). */
+static inline idx_version *db_visible(idx_entry *e, uint64_t snap)
+{
+    idx_version *v = atomic_load_explicit(&e->head, memory_order_acquire);
+    while (v && v->seq > snap) v = atomic_load_explicit(&v->older, memory_order_acquire);
+    return v;
+}
+
+/* Reads the value of version v (of a key of length klen): *val points at
+ * the value bytes (in the mapping, or in *scratch when the record is
+ * compressed: then *scratch is malloc'd and owned by the caller).
+ * LDB_CORRUPTION (with the file and offset in the error) when the checksum
+ * fails and checking is on. */
+int db_value(ldb *db, const idx_version *v, const void **val, size_t *vlen,
+             void **scratch);
+
+/* The calling thread's cached reader slot for db (claimed on first use). */
+int db_thread_slot(ldb *db, epoch_slot **out);
+
+/* Argument checks shared by the API entry points. */
+int db_check_key(const void *k, size_t klen);
+int db_check_value(const void *v, size_t vlen);
+static inline int db_ok(const ldb *db)
+{
+    return db && db->magic == LDB_MAGIC_DB;
+}
+
+#endif /* LDB_DB_H */

@@ -1,0 +1,456 @@
+/*
+ * engine/log.c — segment files: create, map, append, rotate, sync, replay.
+ */
+#include "engine/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "engine/alloc.h"
+#include "engine/io.h"
+#include "engine/util.h"
+#include "lightningdb.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define LOG_POPULATE_CHUNK (1u << 20)
+#define LOG_SIZE_ROUND (1u << 20)
+
+static log_segment *seg_alloc(const char *dir, uint64_t id)
+{
+    size_t need = strlen(dir) + 32;
+    log_segment *s = alloc_calloc(1, sizeof *s + need);
+    if (!s) return NULL;
+    s->id = id;
+    s->fd = -1;
+    snprintf(s->path, need, "%s/%010" PRIu64 ".log", dir, id);
+    return s;
+}
+
+static void seg_close(log_segment *s)
+{
+    if (!s) return;
+    if (s->base) io_munmap(s->base, s->size);
+    if (s->fd >= 0) io_close(s->fd);
+    alloc_free(s);
+}
+
+static int segs_push(ldb_log *log, log_segment *s)
+{
+    if (log->nsegs == log->cap) {
+        size_t nc = log->cap ? log->cap * 2 : 16;
+        log_segment **v = alloc_realloc(log->segs, nc * sizeof *v);
+        if (!v) return LDB_NOMEM;
+        log->segs = v;
+        log->cap = nc;
+    }
+    log->segs[log->nsegs++] = s;
+    return LDB_OK;
+}
+
+/* Parses "NNNNNNNNNN.log"; 0 for names that are not segments. */
+static uint64_t seg_id_from_name(const char *name)
+{
+    size_t l = strlen(name);
+    if (l != 14 || strcmp(name + 10, ".log") != 0) return 0;
+    uint64_t id = 0;
+    for (int i = 0; i < 10; i++) {
+        if (name[i] < '0' || name[i] > '9') return 0;
+        id = id * 10 + (uint64_t)(name[i] - '0');
+    }
+    return id;
+}
+
+static int seg_map(log_segment *s, int writable)
+{
+    int fd = io_open(s->path, writable ? O_RDWR : O_RDONLY, 0);
+    if (fd < 0) {
+        util_set_error("cannot open %s: %s", s->path, strerror(-fd));
+        return util_errno_to_rc(-fd);
+    }
+    s->fd = fd;
+    int rc = io_file_size(fd, &s->size);
+    if (rc < 0) return util_errno_to_rc(-rc);
+    if (s->size < REC_SEG_HDR) return LDB_OK; /* caller decides */
+    void *p;
+    rc = io_mmap(fd, s->size, writable, &p);
+    if (rc < 0) {
+        util_set_error("cannot map %s: %s", s->path, strerror(-rc));
+        return util_errno_to_rc(-rc);
+    }
+    s->base = p;
+    s->writable = writable;
+    return LDB_OK;
+}
+
+/* Creates, preallocates and maps segment `id` of at least `size` bytes. */
+static int seg_create(ldb_log *log, uint64_t id, uint64_t size, log_segment **out)
+{
+    int rc;
+    log_segment *s = seg_alloc(log->dir, id);
+    if (!s) return LDB_NOMEM;
+    int fd = io_open(s->path, O_RDWR | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        util_set_error("cannot create %s: %s", s->path, strerror(-fd));
+        rc = util_errno_to_rc(-fd);
+        alloc_free(s);
+        return rc;
+    }
+    s->fd = fd;
+    s->size = size;
+    rc = io_fallocate(fd, size);
+    if (rc < 0) {
+        util_set_error("cannot allocate %" PRIu64 " bytes for %s: %s", size, s->path,
+                       strerror(-rc));
+        rc = util_errno_to_rc(-rc);
+        goto fail;
+    }
+    void *p;
+    rc = io_mmap(fd, size, 1, &p);
+    if (rc < 0) {
+        rc = util_errno_to_rc(-rc);
+        goto fail;
+    }
+    s->base = p;
+    s->writable = 1;
+    rec_segment_header(s->base, id, size);
+    s->end = REC_SEG_HDR;
+    if (log->sync_mode != LDB_SYNC_NONE) {
+        /* The directory entry must be durable before any commit in the
+         * file is acknowledged as durable. */
+        rc = io_fdatasync(fd);
+        if (rc == 0) rc = io_fsync_dir(log->dir);
+        if (rc < 0) {
+            rc = util_errno_to_rc(-rc);
+            goto fail;
+        }
+    }
+    *out = s;
+    return LDB_OK;
+fail:
+    io_unlink(s->path);
+    seg_close(s);
+    return rc;
+}
+
+int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
+             int read_only, int salvage)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int rc;
+    memset(log, 0, sizeof *log);
+    log->sync_mode = sync_mode;
+    log->read_only = read_only;
+    log->salvage = salvage;
+    log->seg_size = seg_size;
+    log->populate_ok = 1;
+    log->dir = alloc_malloc(strlen(dir) + 1);
+    if (!log->dir) return LDB_NOMEM;
+    strcpy(log->dir, dir);
+
+    rc = io_list(dir, ".log", &names, &n);
+    if (rc < 0) {
+        util_set_error("cannot list %s: %s", dir, strerror(-rc));
+        rc = util_errno_to_rc(-rc);
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = seg_id_from_name(names[i]);
+        if (!id) continue;
+        log_segment *s = seg_alloc(dir, id);
+        if (!s) { rc = LDB_NOMEM; goto fail; }
+        rc = segs_push(log, s);
+        if (rc) { alloc_free(s); goto fail; }
+    }
+    io_free_names(names, n);
+    names = NULL;
+
+    for (size_t i = 0; i < log->nsegs; i++) {
+        int last = (i + 1 == log->nsegs);
+        log_segment *s = log->segs[i];
+        rc = seg_map(s, last && !read_only);
+        if (rc) goto fail;
+        if (s->size < REC_SEG_HDR) {
+            if (last && !read_only) {
+                /* A crash between creating the file and allocating it:
+                 * nothing was ever written there. */
+                io_close(s->fd);
+                io_unlink(s->path);
+                alloc_free(s);
+                log->nsegs--;
+                break;
+            }
+            util_set_error("corrupt log: %s is %" PRIu64 " bytes, shorter than a segment header",
+                           s->path, s->size);
+            rc = LDB_CORRUPTION;
+            goto fail;
+        }
+    }
+    return LDB_OK;
+fail:
+    io_free_names(names, n);
+    log_close(log);
+    return rc;
+}
+
+/* Reopens an older, read-only mapped segment for writing (salvage makes it
+ * the newest). */
+static int seg_map_writable(log_segment *s)
+{
+    if (s->writable) return LDB_OK;
+    io_munmap(s->base, s->size);
+    io_close(s->fd);
+    s->base = NULL;
+    s->fd = -1;
+    return seg_map(s, 1);
+}
+
+/* Highest offset + 1 of a non-zero byte in [from, s->size), or `from`. */
+static uint64_t seg_dirty_end(const log_segment *s, uint64_t from)
+{
+    uint64_t end = s->size;
+    static const uint8_t zero[4096];
+    while (end > from) {
+        uint64_t start = end - 4096 > from && end >= 4096 ? end - 4096 : from;
+        if (memcmp(s->base + start, zero, end - start) != 0) {
+            while (end > start && s->base[end - 1] == 0) end--;
+            return end;
+        }
+        end = start;
+    }
+    return from;
+}
+
+/* 1 when a valid frame starts anywhere after `off` in the segment. */
+static int seg_has_frame_after(const log_segment *s, uint64_t off, uint64_t *at)
+{
+    char why[128];
+    for (uint64_t o = off + 8; o + REC_FRAME_HDR <= s->size; o += 8) {
+        if (util_get_u32(s->base + o) != REC_FRAME_MAGIC) continue;
+        rec_frame f;
+        if (rec_frame_check(s->base + o, s->size - o, &f, why, sizeof why) == REC_OK) {
+            *at = o;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Cuts segment s at off: zeroes what follows so a later replay cannot mistake
+ * old bytes for frames, and makes the cut durable. */
+static int seg_cut(ldb_log *log, log_segment *s, uint64_t off)
+{
+    uint64_t dirty = seg_dirty_end(s, off);
+    log->truncated_bytes += dirty - off;
+    s->end = off;
+    if (log->read_only || dirty == off) return LDB_OK;
+    memset(s->base + off, 0, dirty - off);
+    int rc = io_fdatasync(s->fd);
+    return rc < 0 ? util_errno_to_rc(-rc) : LDB_OK;
+}
+
+/* Salvage: segments after index i are renamed *.damaged and dropped. */
+static int log_set_aside_after(ldb_log *log, size_t i)
+{
+    for (size_t j = i + 1; j < log->nsegs; j++) {
+        log_segment *s = log->segs[j];
+        char to[4096];
+        snprintf(to, sizeof to, "%s.damaged", s->path);
+        int rc = io_rename(s->path, to);
+        seg_close(s);
+        log->segs[j] = NULL;
+        if (rc < 0) return util_errno_to_rc(-rc);
+    }
+    log->nsegs = i + 1;
+    return LDB_OK;
+}
+
+int log_replay(ldb_log *log, log_frame_fn fn, void *arg)
+{
+    char why[160];
+    int rc;
+    for (size_t i = 0; i < log->nsegs; i++) {
+        log_segment *s = log->segs[i];
+        int last = (i + 1 == log->nsegs);
+        if (rec_segment_check(s->base, s->size, s->id, NULL) != REC_OK) {
+            int blank = 1;
+            for (unsigned b = 0; b < REC_SEG_HDR; b++)
+                if (s->base[b]) { blank = 0; break; }
+            if (last && blank && !log->read_only) {
+                /* Created but never written before a crash. */
+                rec_segment_header(s->base, s->id, s->size);
+                s->end = REC_SEG_HDR;
+                break;
+            }
+            util_set_error("corrupt log: %s has a bad segment header (offset 0)", s->path);
+            return LDB_CORRUPTION;
+        }
+        uint64_t off = REC_SEG_HDR;
+        for (;;) {
+            rec_frame f;
+            rec_status st = rec_frame_check(s->base + off, s->size - off, &f, why, sizeof why);
+            if (st == REC_END) break;
+            if (st == REC_BAD) {
+                uint64_t at = 0;
+                int later = seg_has_frame_after(s, off, &at);
+                if (last && !later) { /* a torn write at the tail */
+                    rc = seg_cut(log, s, off);
+                    if (rc) return rc;
+                    break;
+                }
+                if (!log->salvage) {
+                    util_set_error("corrupt log: %s offset %" PRIu64 ": %s%s", s->path, off, why,
+                                   last ? " (valid data follows; open with salvage to keep "
+                                          "what precedes it)"
+                                        : "");
+                    return LDB_CORRUPTION;
+                }
+                /* Salvage: keep everything before the damage. */
+                if (!last) {
+                    if (log->read_only) {
+                        s->end = off;
+                        log->nsegs = i + 1;
+                        goto done;
+                    }
+                    rc = log_set_aside_after(log, i);
+                    if (rc) return rc;
+                    rc = seg_map_writable(s);
+                    if (rc) return rc;
+                }
+                rc = seg_cut(log, s, off);
+                if (rc) return rc;
+                break;
+            }
+            rc = fn(arg, &f, s->base + off, s);
+            if (rc) return rc;
+            off += f.total;
+        }
+        if (off > s->end) s->end = off;
+    }
+done:
+    for (size_t i = 0; i < log->nsegs; i++)
+        atomic_fetch_add_explicit(&log->file_bytes, log->segs[i]->end, memory_order_relaxed);
+    if (log->read_only) {
+        log->active = log->nsegs ? log->segs[log->nsegs - 1] : NULL;
+        return LDB_OK;
+    }
+    if (log->nsegs == 0) {
+        log_segment *s;
+        rc = seg_create(log, 1, log->seg_size, &s);
+        if (rc) return rc;
+        rc = segs_push(log, s);
+        if (rc) {
+            seg_close(s);
+            return rc;
+        }
+        atomic_fetch_add_explicit(&log->file_bytes, s->end, memory_order_relaxed);
+    }
+    log->active = log->segs[log->nsegs - 1];
+    log->populated = log->active->end;
+    return LDB_OK;
+}
+
+static void log_populate(ldb_log *log, log_segment *s, uint64_t upto)
+{
+    if (!log->populate_ok) return;
+    uint64_t from = log->populated & ~(uint64_t)4095;
+    uint64_t to = upto + LOG_POPULATE_CHUNK;
+    if (to > s->size) to = s->size;
+    if (to <= from) return;
+    /* One call faults in a megabyte of the page cache; otherwise each 4 KiB
+     * page would cost a separate fault in the middle of a commit. */
+    if (madvise(s->base + from, to - from, MADV_POPULATE_WRITE) != 0) {
+        if (errno == EINVAL || errno == ENOSYS) log->populate_ok = 0;
+        return;
+    }
+    log->populated = to;
+}
+
+static int log_rotate(ldb_log *log, size_t need)
+{
+    log_segment *old = log->active, *s;
+    uint64_t size = log->seg_size;
+    if (REC_SEG_HDR + need > size)
+        size = (REC_SEG_HDR + need + LOG_SIZE_ROUND - 1) / LOG_SIZE_ROUND * LOG_SIZE_ROUND;
+    int rc = segs_push(log, NULL);
+    if (rc) return rc;
+    log->nsegs--;
+    rc = seg_create(log, old->id + 1, size, &s);
+    if (rc) return rc;
+    if (log->sync_mode != LDB_SYNC_NONE) {
+        /* Older segments are complete on disk before the newer one gets a
+         * byte: after a power loss the log is a prefix of history. */
+        int r = io_fdatasync(old->fd);
+        if (r < 0) {
+            util_set_error("fdatasync of %s failed: %s", old->path, strerror(-r));
+            io_unlink(s->path);
+            seg_close(s);
+            return LDB_IO;
+        }
+    }
+    mprotect(old->base, old->size, PROT_READ); /* stray writes fault loudly */
+    old->writable = 0;
+    log->segs[log->nsegs++] = s;
+    log->active = s;
+    log->populated = s->end;
+    atomic_fetch_add_explicit(&log->file_bytes, s->end, memory_order_relaxed);
+    return LDB_OK;
+}
+
+int log_reserve(ldb_log *log, size_t size, uint8_t **dst, log_segment **seg)
+{
+    if (log->read_only || !log->active) return LDB_READONLY;
+    if (size > REC_MAX_FRAME) return LDB_TOO_LARGE;
+    log_segment *s = log->active;
+    if (s->end + size > s->size) {
+        int rc = log_rotate(log, size);
+        if (rc) return rc;
+        s = log->active;
+    }
+    if (s->end + size > log->populated) log_populate(log, s, s->end + size);
+    *dst = s->base + s->end;
+    *seg = s;
+    return LDB_OK;
+}
+
+void log_advance(ldb_log *log, size_t size)
+{
+    log->active->end += size;
+    atomic_fetch_add_explicit(&log->file_bytes, size, memory_order_relaxed);
+}
+
+int log_sync_segment(log_segment *s)
+{
+    int rc = io_fdatasync(s->fd);
+    if (rc < 0) {
+        util_set_error("fdatasync of %s failed: %s", s->path, strerror(-rc));
+        return LDB_IO;
+    }
+    return LDB_OK;
+}
+
+log_segment *log_segment_by_id(ldb_log *log, uint64_t id)
+{
+    size_t lo = 0, hi = log->nsegs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (log->segs[mid]->id < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < log->nsegs && log->segs[lo]->id == id ? log->segs[lo] : NULL;
+}
+
+void log_close(ldb_log *log)
+{
+    for (size_t i = 0; i < log->nsegs; i++) seg_close(log->segs[i]);
+    alloc_free(log->segs);
+    alloc_free(log->dir);
+    memset(log, 0, sizeof *log);
+}

@@ -1,0 +1,89 @@
+/*
+ * engine/log.h — the log: append-only, preallocated, memory-mapped segment
+ * files holding every commit frame. The log is the database; the index only
+ * points into it.
+ *
+ * What it owns: segment files (NNNNNNNNNN.log in the database directory),
+ * their descriptors and mappings, the append position and the per-segment
+ * live-byte counters.
+ *
+ * Writing: the single committer (commit mutex held) calls log_reserve() for
+ * a frame's size, writes the frame into the returned mapped memory and calls
+ * log_advance(). No syscall happens per append: segments are fallocate()d
+ * when created (so a write into the mapping can never meet ENOSPC, which
+ * would be a SIGBUS) and pre-faulted a megabyte at a time. A segment that
+ * cannot hold the next frame is closed for writing (synced first unless the
+ * sync mode is NONE) and a new one is created.
+ *
+ * Reading: any thread may read a record through its mapping for as long as
+ * the segment lives; segments are unmapped only through epoch retirement
+ * (or at close), so a pointer obtained inside a read section stays valid for
+ * the section.
+ *
+ * Durability: log_sync_segment() on the active segment; every older
+ * segment was synced when it was closed for writing, so after it returns,
+ * every frame appended before the call is on disk.
+ *
+ * Recovery: log_replay() validates every frame in order and hands each good
+ * one to a callback. Damage at the end of the newest segment (a torn write)
+ * is cut off and zeroed; damage anywhere else is LDB_CORRUPTION with the
+ * file and offset in the error message, unless salvage is on (then the log
+ * is cut at the damage and later segments are set aside as *.damaged).
+ */
+#ifndef LDB_LOG_H
+#define LDB_LOG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/record.h"
+
+typedef struct log_segment {
+    uint64_t id;
+    int fd;
+    uint8_t *base;            /* mapping of the whole file */
+    uint64_t size;            /* file and mapping size */
+    uint64_t end;             /* bytes in use (frames end here) */
+    int writable;             /* mapped for writing */
+    _Atomic uint64_t live;    /* bytes of records the index points to */
+    char path[];
+} log_segment;
+
+typedef struct ldb_log {
+    char *dir;
+    int sync_mode;            /* LDB_SYNC_* */
+    int read_only;
+    int salvage;
+    uint64_t seg_size;
+    log_segment **segs;       /* ascending id; writer-owned */
+    size_t nsegs, cap;
+    log_segment *active;      /* newest segment, the one appended to */
+    uint64_t populated;       /* active is pre-faulted up to here */
+    int populate_ok;          /* MADV_POPULATE_WRITE works here */
+    _Atomic uint64_t file_bytes;   /* sum of segment `end`s */
+    uint64_t truncated_bytes; /* torn tail cut off at open */
+} ldb_log;
+
+typedef int (*log_frame_fn)(void *arg, const rec_frame *f, const uint8_t *frame,
+                            log_segment *seg);
+
+int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
+             int read_only, int salvage);
+/* Validates and replays every frame in log order. The callback's non-zero
+ * return stops the replay and is returned. On success the append position
+ * is just after the last good frame. */
+int log_replay(ldb_log *log, log_frame_fn fn, void *arg);
+/* Returns a pointer where `size` bytes may be written at the end of the
+ * log, rotating to a new segment if needed. Nothing is visible until
+ * log_advance(). */
+int log_reserve(ldb_log *log, size_t size, uint8_t **dst, log_segment **seg);
+void log_advance(ldb_log *log, size_t size);
+/* fdatasync of one segment (the caller captured it as the active segment
+ * under the commit mutex). */
+int log_sync_segment(log_segment *s);
+log_segment *log_segment_by_id(ldb_log *log, uint64_t id);
+/* Unmaps and closes everything. */
+void log_close(ldb_log *log);
+
+#endif /* LDB_LOG_H */

@@ -1,0 +1,98 @@
+/*
+ * engine/record.h — the on-disk format of the log: segment headers, commit
+ * frames and the records inside them. Pure encoding and validation, no I/O,
+ * so the decoder can be fuzzed on its own.
+ *
+ * Layout (all integers little-endian, every frame and record 8-aligned):
+ *
+ *   segment file = segment header (64 B) | frame | frame | ... | zeros
+ *   segment header: "LDBSEG01" | u32 version | u32 crc | u64 segment id |
+ *                   u64 file size | 32 B reserved (zero)
+ *   frame header (32 B): u32 magic "LDBF" | u32 hcrc (CRC32C of bytes 8..31) |
+ *                   u64 seq | u32 body_len | u32 nrec | u32 flags | u32 0
+ *   record (16 B header): u32 crc (CRC32C of bytes 4.. end of value) |
+ *                   u8 type | u8 compression | u16 klen | u32 vlen (stored) |
+ *                   u32 raw length | key | value | zero padding to 8
+ *
+ * One frame is one commit: every record in it carries the frame's sequence
+ * number and recovery applies a frame only when the header and every record
+ * check out, so a torn commit is never half-applied. A frame header of all
+ * zeros marks the end of the written part of a segment (segments are
+ * preallocated and read as zeros past the end).
+ *
+ * Invariants the decoder enforces: 1 <= klen <= LDB_MAX_KEY, vlen and raw
+ * length within LDB_MAX_VALUE, records exactly fill body_len, nrec >= 1.
+ * Thread-safety: pure functions.
+ */
+#ifndef LDB_RECORD_H
+#define LDB_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define REC_SEG_MAGIC "LDBSEG01"
+#define REC_SEG_HDR 64u
+#define REC_SEG_VERSION 1u
+#define REC_FRAME_MAGIC 0x4642444cu /* "LDBF" */
+#define REC_FRAME_HDR 32u
+#define REC_HDR 16u
+/* A frame may not exceed this (a transaction of ~1 GiB). */
+#define REC_MAX_FRAME (1u << 30)
+
+enum { REC_PUT = 1, REC_DEL = 2 };
+enum { REC_COMP_NONE = 0, REC_COMP_LZ4 = 1, REC_COMP_ZSTD = 2 };
+/* Frame flags. */
+#define REC_F_RELOCATED 0x1u /* written by the segment cleaner, not a user */
+
+typedef struct rec_view {
+    const uint8_t *rec;  /* start of the record */
+    const uint8_t *key;
+    const uint8_t *val;  /* stored bytes (compressed when comp != 0) */
+    uint32_t crc;
+    uint8_t type, comp;
+    uint16_t klen;
+    uint32_t vlen;       /* stored length */
+    uint32_t rawlen;     /* length after decompression */
+} rec_view;
+
+typedef struct rec_frame {
+    uint64_t seq;
+    uint32_t body_len, nrec, flags;
+    size_t total;        /* header + body */
+} rec_frame;
+
+typedef enum { REC_OK = 0, REC_END = 1, REC_BAD = 2 } rec_status;
+
+static inline size_t rec_size(size_t klen, size_t vlen)
+{
+    return (REC_HDR + klen + vlen + 7u) & ~(size_t)7u;
+}
+
+/* The record checksum over header fields, key and stored value, computed
+ * without first copying them together. */
+uint32_t rec_crc(uint8_t type, uint8_t comp, uint16_t klen, uint32_t vlen,
+                 uint32_t rawlen, const void *key, const void *val);
+/* Writes a record (header, key, value, padding) at dst; returns its size. */
+size_t rec_write(uint8_t *dst, uint8_t type, uint8_t comp, uint16_t klen,
+                 uint32_t vlen, uint32_t rawlen, uint32_t crc, const void *key,
+                 const void *val);
+void rec_frame_write(uint8_t *dst, uint64_t seq, uint32_t body_len,
+                     uint32_t nrec, uint32_t flags);
+void rec_segment_header(uint8_t *dst, uint64_t seg_id, uint64_t size);
+/* REC_OK when the header is intact and names seg_id (seg_id 0 = any). */
+rec_status rec_segment_check(const uint8_t *p, size_t avail, uint64_t seg_id,
+                             uint64_t *id_out);
+
+/* Parses one record header at p (at most avail bytes), checking sizes but
+ * not the checksum. */
+rec_status rec_parse(const uint8_t *p, size_t avail, rec_view *out);
+/* 1 when the record's checksum matches its bytes. */
+int rec_verify(const rec_view *r);
+/* Validates a whole frame at p (at most avail bytes): REC_END for a zero
+ * header, REC_BAD (with a reason in why) for any damage, REC_OK otherwise. */
+rec_status rec_frame_check(const uint8_t *p, size_t avail, rec_frame *out,
+                           char *why, size_t why_cap);
+/* Parses the frame header only (no record checks). */
+rec_status rec_frame_parse(const uint8_t *p, size_t avail, rec_frame *out);
+
+#endif /* LDB_RECORD_H */

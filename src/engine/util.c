@@ -1,0 +1,39 @@
+/*
+ * engine/util.c — the thread-local error message and errno mapping.
+ */
+#include "engine/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "lightningdb.h"
+
+static _Thread_local char util_errbuf[512];
+
+void util_set_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(util_errbuf, sizeof util_errbuf, fmt, ap);
+    va_end(ap);
+}
+
+void util_clear_error(void) { util_errbuf[0] = '\0'; }
+
+const char *util_last_error(void) { return util_errbuf; }
+
+int util_errno_to_rc(int err)
+{
+    switch (err) {
+    case ENOSPC:
+    case EDQUOT: return LDB_NOSPACE;
+    case ENOMEM: return LDB_NOMEM;
+    case EWOULDBLOCK: return LDB_BUSY;
+    case EROFS:
+    case EACCES:
+    case EPERM: return LDB_READONLY;
+    case ENOENT: return LDB_NOTFOUND;
+    default: return LDB_IO;
+    }
+}
