@@ -111,7 +111,18 @@ static bool expect_unsupported(const bench_engine *e, int mode)
 typedef struct combo {
     const bench_engine *e;
     int mode;
+    char root[64]; /* the test's directory, removed by the teardown even
+                      when an assertion fails */
 } combo;
+
+static int remove_root(void **state)
+{
+    combo *cb = *state;
+    if (cb->root[0])
+        rm_tree(cb->root);
+    cb->root[0] = '\0';
+    return 0;
+}
 
 static void default_cfg(bench_engine_config *cfg, const char *dir, int mode,
                         int threads)
@@ -204,11 +215,12 @@ static void check_all_keys(const bench_engine *e, void *t, const key *keys)
 
 static void test_correctness(void **state)
 {
-    const combo *cb = *state;
+    combo *cb = *state;
     const bench_engine *e = cb->e;
     bool null = is_null_engine(e);
-    char root[64], dir[128], desc[1024] = "";
-    make_tmp(root, sizeof root);
+    char dir[128], desc[1024] = "";
+    char *root = cb->root;
+    make_tmp(root, sizeof cb->root);
     /* A nested path whose parent does not exist: open must create it. */
     snprintf(dir, sizeof dir, "%s/a/db", root);
     bench_engine_config cfg;
@@ -507,11 +519,12 @@ static void *atom_reader(void *arg)
 
 static void test_concurrent(void **state)
 {
-    const combo *cb = *state;
+    combo *cb = *state;
     const bench_engine *e = cb->e;
     bool null = is_null_engine(e);
-    char root[64], desc[1024];
-    make_tmp(root, sizeof root);
+    char desc[1024];
+    char *root = cb->root;
+    make_tmp(root, sizeof cb->root);
     bench_engine_config cfg;
     default_cfg(&cfg, root, cb->mode, 3);
     void *h = NULL;
@@ -744,19 +757,19 @@ int main(void)
         for (int m = BENCH_SYNC_NONE; m <= BENCH_SYNC_FULL; m++) {
             if (n >= MAX_TESTS)
                 break;
-            combos[nc] = (combo){*e, m};
+            combos[nc] = (combo){.e = *e, .mode = m};
             snprintf(names[n], sizeof names[n], "correctness_%s_%s",
                      (*e)->name, bench_sync_mode_name(m));
             tests[n] = (struct CMUnitTest){names[n], test_correctness, NULL,
-                                           NULL, &combos[nc]};
+                                           remove_root, &combos[nc]};
             n++, nc++;
         }
         if (n >= MAX_TESTS)
             break;
-        combos[nc] = (combo){*e, BENCH_SYNC_NONE};
+        combos[nc] = (combo){.e = *e, .mode = BENCH_SYNC_NONE};
         snprintf(names[n], sizeof names[n], "concurrent_%s", (*e)->name);
-        tests[n] = (struct CMUnitTest){names[n], test_concurrent, NULL, NULL,
-                                       &combos[nc]};
+        tests[n] = (struct CMUnitTest){names[n], test_concurrent, NULL,
+                                       remove_root, &combos[nc]};
         n++, nc++;
     }
     return _cmocka_run_group_tests("bench_adapters", tests, n, NULL, NULL);
