@@ -559,6 +559,14 @@ static void test_verdict_direction(void **state)
     assert_int_equal(v.verdict, PERF_VERDICT_IMPROVEMENT);
     assert_true(v.g > 1.07);
 
+    /* A clear 20% speed-up on 3 runs a side: the interval is far above the
+     * floor, but 3 v 3 cannot be significant at 0.01, so it is not claimed. */
+    double b3[] = {100, 101, 99}, h3[] = {120, 121, 119};
+    v = verdict_of(b3, 3, h3, 3, 1);
+    assert_true(v.g_lo > 1.02 && v.p_value >= 0.01);
+    assert_int_equal(v.verdict, PERF_VERDICT_SAME);
+    assert_non_null(strstr(v.reason, "faster"));
+
     /* A/A: same. */
     double again[N];
     fill_lognormal(&r, again, N, 1000, 0.01);
@@ -614,6 +622,41 @@ static void test_verdict_inconclusive(void **state)
     }
     assert_true(seen);
 
+    /* A significant 2.5% drop under 1% noise: p is tiny, but the interval
+     * still reaches the 2% limit, so it is not yet a proven regression. A
+     * significant drop smaller than the floor is "same". */
+    int sig_inconclusive = 0, sig_same = 0;
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        double b12[12], h12[12];
+        perf_rng_seed(&r, seed);
+        for (int i = 0; i < 12; i++) {
+            b12[i] = 1000 * exp(0.01 * perf_rng_normal(&r));
+            h12[i] = 975 * exp(0.01 * perf_rng_normal(&r));
+        }
+        v = verdict_of(b12, 12, h12, 12, 1);
+        assert_true(v.p_value < 0.01 || seed == 6);
+        if (v.verdict == PERF_VERDICT_INCONCLUSIVE && v.p_value < 0.01) {
+            sig_inconclusive++;
+            assert_true(v.g_hi >= v.limit && v.g < v.limit);
+            assert_non_null(strstr(v.reason, "interval"));
+            assert_true(v.reps_needed > 12);
+            /* Significant already, so only the interval decides: its upper
+             * arm shrinks like 1/sqrt(n). */
+            double arm = (v.g_hi - v.g) / (v.limit - v.g);
+            double want = ceil(12 * arm * arm);
+            want = want < 13 ? 13 : want;
+            want = want > PERF_REPS_NEEDED_MAX ? PERF_REPS_NEEDED_MAX : want;
+            assert_close(v.reps_needed, want, 0, "reps needed");
+        }
+        if (v.verdict == PERF_VERDICT_SAME && v.p_value < 0.01) {
+            sig_same++;
+            assert_true(v.g >= v.limit);
+        }
+        assert_true(v.verdict != PERF_VERDICT_REGRESSION || v.g_hi < v.limit);
+    }
+    assert_true(sig_inconclusive >= 5);
+    assert_true(sig_same >= 1);
+
     /* A drop right at the limit can need more than the cap: the cap holds. */
     double flat_b[] = {100, 100.2, 99.8, 100.1, 99.9, 100.05};
     double flat_h[] = {97.9, 98.1, 97.7, 98.0, 97.8, 97.95};
@@ -622,6 +665,34 @@ static void test_verdict_inconclusive(void **state)
         assert_true(v.reps_needed <= PERF_REPS_NEEDED_MAX && v.reps_needed > 6);
     else
         assert_int_equal(v.reps_needed, 0);
+}
+
+/* The simulator's noise model is what the error-rate claims assume. */
+static void test_sim_noise_model(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    static double t[N];
+    perf_rng r;
+    perf_rng_seed(&r, 12);
+    assert_int_equal(perf_sim_times(&r, N, 2.0, 0.03, 0.0, 1.3, 2.0, t), 0);
+    double cv, med;
+    assert_int_equal(perf_cv(t, N, &cv), 0);
+    assert_int_equal(perf_median(t, N, &med), 0);
+    assert_close(cv, 0.03, 0.001, "log-normal CV");
+    assert_close(med, 2.0, 0.002, "median = scale");
+    /* Outliers: 10% of runs, each 1.3-2.0 times slower. */
+    assert_int_equal(perf_sim_times(&r, N, 1.0, 0.0, 0.1, 1.3, 2.0, t), 0);
+    int slow = 0;
+    for (int i = 0; i < N; i++) {
+        if (t[i] != 1.0) {
+            slow++;
+            assert_true(t[i] >= 1.3 && t[i] <= 2.0);
+        }
+    }
+    assert_true(slow > 1800 && slow < 2200);
+    assert_int_equal(perf_sim_times(NULL, 5, 1, 0.03, 0, 1.3, 2, t), PERF_STAT_EINVAL);
+    assert_int_equal(perf_sim_times(&r, 5, 1, 0.03, 0, 0.5, 2, t), PERF_STAT_EINVAL);
 }
 
 /* Speed-ups of any size, seen as throughput or as time, are never called
@@ -689,13 +760,13 @@ static void test_error_rates_default_reps(void **state)
 
     /* The same promise for lower-is-better samples (times). */
     p.verdict.higher_is_better = 0;
-    p.trials = 500;
+    p.trials = 300;
     p.seed = 20240603;
     assert_int_equal(perf_simulate(&p, &c), 0);
-    assert_true(c.regression >= 450);
+    assert_true(c.regression >= 270);
     p.slowdown = 0.0;
     assert_int_equal(perf_simulate(&p, &c), 0);
-    assert_true(c.regression <= 5);
+    assert_true(c.regression <= 3);
 }
 
 /* ---- noise floor -------------------------------------------------------- */
@@ -734,6 +805,9 @@ static void test_noise_floor(void **state)
     fill_lognormal(&r, a, N, 500, 0.005);
     assert_int_equal(perf_noise_floor(a, N, b, N, 30, NULL, &floor, NULL), 0);
     assert_true(floor > 0.025 && floor < 0.035);
+    /* Which group is called A does not matter. */
+    assert_int_equal(perf_noise_floor(b, N, a, N, 30, NULL, &floor2, NULL), 0);
+    assert_close(floor2, floor, 0.002, "symmetric");
 }
 
 /* ---- change points ------------------------------------------------------ */
@@ -777,6 +851,64 @@ static void test_edivisive_single_step(void **state)
     assert_int_equal(perf_edivisive(x, 60, NULL, NULL, 0, &cnt2),
                      PERF_STAT_ERANGE);
     assert_int_equal(cnt2, 1);
+}
+
+/* q-hat straight from its definition (Matteson & James 2014, eq. 5 with
+ * alpha = 1), O(n^3), for checking the O(n^2) sweep. */
+static double qhat_direct(const double *x, size_t n, size_t tau)
+{
+    double cross = 0, wl = 0, wr = 0;
+    for (size_t i = 0; i < tau; i++)
+        for (size_t j = tau; j < n; j++)
+            cross += fabs(x[i] - x[j]);
+    for (size_t i = 0; i < tau; i++)
+        for (size_t k = i + 1; k < tau; k++)
+            wl += fabs(x[i] - x[k]);
+    for (size_t j = tau; j < n; j++)
+        for (size_t k = j + 1; k < n; k++)
+            wr += fabs(x[j] - x[k]);
+    double m = (double)tau, l = (double)(n - tau);
+    double e = 2.0 / (m * l) * cross - wl / (m * (m - 1) / 2) - wr / (l * (l - 1) / 2);
+    return m * l / (m + l) * e;
+}
+
+static void test_edivisive_statistic(void **state)
+{
+    (void)state;
+    double x[40];
+    perf_rng r;
+    perf_rng_seed(&r, 404);
+    noisy_series(&r, x, 17, 50, 3);
+    noisy_series(&r, x + 17, 23, 56, 3);
+    size_t best = 0;
+    double qbest = -INFINITY;
+    for (size_t t = 5; t <= 35; t++) {
+        double q = qhat_direct(x, 40, t);
+        if (q > qbest) {
+            qbest = q;
+            best = t;
+        }
+    }
+    perf_change_point cp[8];
+    size_t cnt;
+    assert_int_equal(perf_edivisive(x, 40, NULL, cp, 8, &cnt), 0);
+    assert_true(cnt >= 1);
+    /* The first accepted split is the global maximum of q-hat. */
+    size_t hit = cnt;
+    for (size_t i = 0; i < cnt; i++)
+        if (cp[i].index == best)
+            hit = i;
+    assert_true(hit < cnt);
+    assert_rel(cp[hit].q, qbest, 1e-9, "q-hat");
+    /* No permutation of a 2-sd step beats it: p = 1/(199 + 1). */
+    assert_close(cp[hit].p_value, 1.0 / 200.0, 1e-15, "permutation p");
+    /* Fewer permutations, coarser p. */
+    perf_edivisive_opts o;
+    perf_edivisive_opts_default(&o);
+    o.permutations = 99;
+    assert_int_equal(perf_edivisive(x, 40, &o, cp, 8, &cnt), 0);
+    assert_true(cnt >= 1);
+    assert_close(cp[0].p_value, 1.0 / 100.0, 1e-15, "99 permutations");
 }
 
 static void test_edivisive_flat(void **state)
@@ -1124,9 +1256,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bootstrap_coverage),
         cmocka_unit_test(test_verdict_direction),
         cmocka_unit_test(test_verdict_inconclusive),
+        cmocka_unit_test(test_sim_noise_model),
         cmocka_unit_test(test_speedup_never_regression),
         cmocka_unit_test(test_error_rates_default_reps),
         cmocka_unit_test(test_noise_floor),
+        cmocka_unit_test(test_edivisive_statistic),
         cmocka_unit_test(test_edivisive_single_step),
         cmocka_unit_test(test_edivisive_flat),
         cmocka_unit_test(test_edivisive_two_steps),
