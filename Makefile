@@ -18,7 +18,7 @@ OPT      ?= -O2
 SAN      ?=
 WERROR   ?= -Werror
 
-CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
+CPPFLAGS += -Iinclude -Isrc -Itests/common -D_GNU_SOURCE
 CFLAGS   ?=
 CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers \

@@ -243,9 +243,11 @@ restart_check:
 }
 
 /* Descends to the leaf for k (k == NULL: leftmost, or rightmost when
- * `rightmost`), tracking the fences of the leaf. Returns the leaf with its
+ * `rightmost`), tracking the fences of the leaf. With `below`, it goes to
+ * the leaf holding the keys just under k instead (when k equals a
+ * separator, that is the child left of it). Returns the leaf with its
  * version, or NULL to restart. */
-static idx_node *descend_fenced(idx_tree *t, const uint8_t *k, size_t kl, int rightmost,
+static idx_node *descend_fenced(idx_tree *t, const uint8_t *k, size_t kl, int rightmost, int below,
                                 uint64_t *vout, const idx_key **lo_fence,
                                 const idx_key **hi_fence)
 {
@@ -257,8 +259,14 @@ static idx_node *descend_fenced(idx_tree *t, const uint8_t *k, size_t kl, int ri
         uint32_t cnt = node_count(n);
         if (cnt == 0 || cnt > IDX_CAP) return NULL;
         uint32_t ci;
-        if (k) ci = inner_child(n, cnt, k, kl);
-        else ci = rightmost ? cnt - 1 : 0;
+        if (k && below) {
+            bool eq;
+            ci = node_lower_bound(n, 1, cnt, k, kl, &eq) - 1;
+        } else if (k) {
+            ci = inner_child(n, cnt, k, kl);
+        } else {
+            ci = rightmost ? cnt - 1 : 0;
+        }
         idx_node *child = ld_ptr(n, ci);
         const idx_key *nlo = ci >= 1 ? ld_sep(n, ci) : lo;
         const idx_key *nhi = ci + 1 < cnt ? ld_sep(n, ci + 1) : hi;
@@ -283,7 +291,7 @@ size_t idx_leaf_ge(idx_tree *t, const void *key, size_t kl, int exclusive,
     for (;;) {
         uint64_t v;
         const idx_key *lo, *hi;
-        idx_node *n = descend_fenced(t, k, kl, 0, &v, &lo, &hi);
+        idx_node *n = descend_fenced(t, k, kl, 0, 0, &v, &lo, &hi);
         if (!n) continue;
         uint32_t cnt = node_count(n);
         if (cnt > IDX_CAP) continue;
@@ -308,7 +316,7 @@ size_t idx_leaf_le(idx_tree *t, const void *key, size_t kl, int exclusive,
     for (;;) {
         uint64_t v;
         const idx_key *lo, *hi;
-        idx_node *n = descend_fenced(t, k, kl, 1, &v, &lo, &hi);
+        idx_node *n = descend_fenced(t, k, kl, 1, exclusive, &v, &lo, &hi);
         if (!n) continue;
         uint32_t cnt = node_count(n);
         if (cnt > IDX_CAP) continue;

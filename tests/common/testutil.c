@@ -1,0 +1,178 @@
+/*
+ * tests/common/testutil.c — see testutil.h.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/record.h"
+#include "engine/util.h"
+
+char *tu_tmpdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base) base = "/tmp";
+    char *p = malloc(strlen(base) + strlen(tag) + 32);
+    if (!p) return NULL;
+    sprintf(p, "%s/ldbtest-%s-XXXXXX", base, tag);
+    if (!mkdtemp(p)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void tu_rmdir(const char *path)
+{
+    if (path) nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+uint64_t tu_seed(uint64_t dflt)
+{
+    const char *s = getenv("TEST_SEED");
+    uint64_t seed = s && *s ? strtoull(s, NULL, 0) : dflt;
+    fprintf(stderr, "# seed %llu (set TEST_SEED to replay)\n", (unsigned long long)seed);
+    return seed;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+size_t tu_segments(const char *dir, char **paths, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l != 14 || strcmp(de->d_name + 10, ".log") != 0 || n == cap) continue;
+        paths[n] = malloc(strlen(dir) + l + 2);
+        sprintf(paths[n], "%s/%s", dir, de->d_name);
+        n++;
+    }
+    closedir(d);
+    qsort(paths, n, sizeof *paths, cmp_str);
+    return n;
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)n + 1);
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+size_t tu_segment_frames(const char *path, uint64_t *offs, size_t cap)
+{
+    size_t len, n = 0;
+    uint8_t *b = read_file(path, &len);
+    if (!b) return 0;
+    uint64_t off = REC_SEG_HDR;
+    while (off + REC_FRAME_HDR <= len) {
+        rec_frame f;
+        if (rec_frame_parse(b + off, len - off, &f) != REC_OK) break;
+        if (n < cap) offs[n] = off;
+        n++;
+        off += f.total;
+    }
+    free(b);
+    return n;
+}
+
+uint64_t tu_segment_used(const char *path)
+{
+    size_t len;
+    uint8_t *b = read_file(path, &len);
+    if (!b) return 0;
+    uint64_t off = REC_SEG_HDR;
+    while (off + REC_FRAME_HDR <= len) {
+        rec_frame f;
+        if (rec_frame_parse(b + off, len - off, &f) != REC_OK) break;
+        off += f.total;
+    }
+    free(b);
+    return off;
+}
+
+int tu_flip_byte(const char *path, uint64_t off, uint8_t mask)
+{
+    int fd = open(path, O_RDWR);
+    if (fd < 0) return -1;
+    uint8_t c;
+    int rc = -1;
+    if (pread(fd, &c, 1, (off_t)off) == 1) {
+        c ^= mask;
+        if (pwrite(fd, &c, 1, (off_t)off) == 1) rc = 0;
+    }
+    close(fd);
+    return rc;
+}
+
+int tu_zero_from(const char *path, uint64_t off)
+{
+    int fd = open(path, O_RDWR);
+    if (fd < 0) return -1;
+    struct stat st;
+    fstat(fd, &st);
+    static uint8_t zero[65536];
+    int rc = 0;
+    for (uint64_t o = off; o < (uint64_t)st.st_size;) {
+        size_t n = (uint64_t)st.st_size - o < sizeof zero ? (size_t)((uint64_t)st.st_size - o) : sizeof zero;
+        if (pwrite(fd, zero, n, (off_t)o) != (ssize_t)n) {
+            rc = -1;
+            break;
+        }
+        o += n;
+    }
+    close(fd);
+    return rc;
+}
+
+int tu_copy_dir(const char *from, const char *to)
+{
+    DIR *d = opendir(from);
+    if (!d) return -1;
+    mkdir(to, 0755);
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        char a[4096], b[4096];
+        snprintf(a, sizeof a, "%s/%s", from, de->d_name);
+        snprintf(b, sizeof b, "%s/%s", to, de->d_name);
+        size_t len;
+        uint8_t *buf = read_file(a, &len);
+        if (!buf) continue;
+        FILE *f = fopen(b, "wb");
+        if (!f || fwrite(buf, 1, len, f) != len) rc = -1;
+        if (f) fclose(f);
+        free(buf);
+    }
+    closedir(d);
+    return rc;
+}

@@ -1,0 +1,51 @@
+/*
+ * tests/common/testutil.h — helpers shared by the test programs: scratch
+ * directories, a seeded PRNG, and file surgery for crash/corruption tests.
+ *
+ * Contract: tu_tmpdir() makes a fresh directory under $TMPDIR (or /tmp)
+ * that tu_rmdir() removes recursively. Not thread-safe except tu_rand*,
+ * which take explicit state.
+ */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Creates a fresh empty directory; returns a static-lifetime path copy
+ * (caller frees with tu_rmdir + free). */
+char *tu_tmpdir(const char *tag);
+/* Removes a directory tree (best effort). */
+void tu_rmdir(const char *path);
+
+typedef struct tu_rng {
+    uint64_t s;
+} tu_rng;
+static inline uint64_t tu_rand(tu_rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static inline uint64_t tu_rand_below(tu_rng *r, uint64_t n) { return n ? tu_rand(r) % n : 0; }
+
+/* Seed from $TEST_SEED when set (to replay a failure), else `dflt`. The
+ * seed in use is printed so a failing run can be repeated. */
+uint64_t tu_seed(uint64_t dflt);
+
+/* Lists the log segment files of a database directory, sorted; returns the
+ * count and fills paths (each malloc'd) up to cap. */
+size_t tu_segments(const char *dir, char **paths, size_t cap);
+/* Byte length of the written part of a segment (offset of the zero frame
+ * header that ends it), found by walking frame headers. */
+uint64_t tu_segment_used(const char *path);
+/* Offsets of every frame in a segment, up to cap; returns the count. */
+size_t tu_segment_frames(const char *path, uint64_t *offs, size_t cap);
+/* Overwrites len bytes at off; truncate-like zeroing from off to the end. */
+int tu_flip_byte(const char *path, uint64_t off, uint8_t mask);
+int tu_zero_from(const char *path, uint64_t off);
+/* Copies a directory's regular files into another (fresh) directory. */
+int tu_copy_dir(const char *from, const char *to);
+
+#endif
