@@ -132,3 +132,6 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# The build's flags are recorded in every benchmark result.
+$(BUILD)/obj/src/bench/machine.o: CPPFLAGS += -DLDB_CFLAGS='"$(strip $(CFLAGS))"'

@@ -175,6 +175,26 @@ typedef struct ldb_stats {
 
 int ldb_get_stats(ldb *db, ldb_stats *out);
 
+/* Offline verification of a database directory (it must not be open for
+ * writing: LDB_BUSY otherwise). Reads every segment and checks every
+ * frame's and record's checksum, reporting each problem through fn (may be
+ * NULL) with the file and offset. Returns LDB_OK when the log is sound (a
+ * torn tail at the end of the newest segment, which the next open cuts off,
+ * is reported but is not corruption), LDB_CORRUPTION when damage was found,
+ * or an I/O error. */
+typedef struct ldb_check_report {
+    uint64_t segments, frames, records;
+    uint64_t data_bytes;          /* bytes of valid frames */
+    uint64_t damaged_frames;      /* damaged regions found */
+    uint64_t damaged_bytes;       /* bytes skipped over them */
+    uint64_t torn_tail_bytes;     /* incomplete tail of the newest segment */
+    uint64_t max_seq;             /* newest commit sequence found */
+} ldb_check_report;
+typedef void (*ldb_check_fn)(void *arg, const char *file, uint64_t offset,
+                             const char *problem);
+int ldb_check_dir(const char *dir, ldb_check_fn fn, void *arg,
+                  ldb_check_report *out);
+
 #ifdef __cplusplus
 }
 #endif
