@@ -3,8 +3,9 @@
  *
  * Speed: both samples are sorted once; a resample's median is then found by
  * counting how often each index was drawn (perf_i_resample_median), O(n)
- * per resample with no sorting and no allocation inside the loop. 10,000
- * resamples of 30 + 30 values take about 3 ms. */
+ * per resample with no sorting and no allocation inside the loop. A whole
+ * verdict (test + 10,000 resamples) takes ~1.1 ms for 30 + 30 values and
+ * ~1.7 ms for 60 + 60 at -O2 on the development machine. */
 #include "perf/stats.h"
 #include "perf/stats_internal.h"
 

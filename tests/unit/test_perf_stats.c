@@ -4,9 +4,10 @@
  * simulated error rates, change points, drift and bad input.
  *
  * Run:  make build/tests/test_perf_stats && build/tests/test_perf_stats
- * The power table in docs/statistics.md comes from
+ * The tables in docs/statistics.md come from
  *       build/tests/test_perf_stats --power-table [trials]
- * which prints it and runs no tests.
+ *       build/tests/test_perf_stats --reps-tables
+ * which print them and run no tests.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -835,7 +836,8 @@ static void test_edivisive_single_step(void **state)
         if (cp[0].index < 29 || cp[0].index > 31)
             fail_msg("seed %u: change point at %zu, want 30 +- 1",
                      (unsigned)seed, cp[0].index);
-        assert_true(cp[0].p_value <= 0.05);
+        /* No permutation comes close to a 5-sd step: the smallest p. */
+        assert_close(cp[0].p_value, 1.0 / 200.0, 1e-15, "step p");
         assert_close(cp[0].median_before, 100, 2, "median before");
         assert_close(cp[0].median_after, 110, 2, "median after");
         assert_close(cp[0].rel_step, 0.10, 0.03, "step");
@@ -1238,10 +1240,86 @@ static int power_table(unsigned trials)
     return 0;
 }
 
+static int sim_rate(size_t reps, double slowdown, double cv, double floor,
+                    unsigned trials, uint64_t seed, perf_sim_counts *c)
+{
+    perf_sim_params p;
+    perf_sim_params_default(&p);
+    p.reps_base = p.reps_head = reps;
+    p.slowdown = slowdown;
+    p.cv = cv;
+    p.verdict.noise_floor = floor;
+    p.trials = trials;
+    p.seed = seed;
+    int rc = perf_simulate(&p, c);
+    if (rc)
+        fprintf(stderr, "perf_simulate: %s\n", perf_stat_strerror(rc));
+    return rc;
+}
+
+/* The tables behind the choice of PERF_DEFAULT_REPS in docs/statistics.md. */
+static int reps_tables(void)
+{
+    const size_t reps[] = {40, 50, 55, 58, 60, 64, 70};
+    perf_sim_counts c;
+    printf("| reps/side | 5%% slowdown detected | A/A false alarms |\n"
+           "|---|---|---|\n");
+    for (size_t i = 0; i < NELEM(reps); i++) {
+        if (sim_rate(reps[i], 0.05, 0.03, 0.02, 2000, 500 + i, &c))
+            return 2;
+        printf("| %zu | %.1f%% |", reps[i], 100.0 * c.regression / c.trials);
+        if (sim_rate(reps[i], 0.0, 0.03, 0.02, 2000, 600 + i, &c))
+            return 2;
+        printf(" %.2f%% |\n", 100.0 * c.regression / c.trials);
+        fflush(stdout);
+    }
+    const double cvs[] = {0.01, 0.02, 0.03, 0.05};
+    const size_t r2[] = {10, 20, 30, 60};
+    printf("\n| CV | 10 reps | 20 reps | 30 reps | 60 reps |\n"
+           "|---|---|---|---|---|\n");
+    for (size_t i = 0; i < NELEM(cvs); i++) {
+        printf("| %.0f%% |", cvs[i] * 100);
+        for (size_t j = 0; j < NELEM(r2); j++) {
+            if (sim_rate(r2[j], 0.05, cvs[i], 0.02, 1000, 700 + 10 * i + j, &c))
+                return 2;
+            printf(" %.1f%% |", 100.0 * c.regression / c.trials);
+            fflush(stdout);
+        }
+        printf("\n");
+    }
+    /* A calibrated floor: calibrate on 400 simulated A/A runs, then judge. */
+    perf_rng r;
+    perf_rng_seed(&r, 77);
+    static double pool[400];
+    double floor, floor2;
+    if (perf_sim_times(&r, 400, 1.0, 0.03, 0.02, 1.3, 2.0, pool))
+        return 2;
+    for (int i = 0; i < 400; i++)
+        pool[i] = 1.0 / pool[i];
+    if (perf_noise_floor(pool, 200, pool + 200, 200, PERF_DEFAULT_REPS, NULL,
+                         &floor2, NULL) ||
+        perf_noise_floor(pool, 400, NULL, 0, PERF_DEFAULT_REPS, NULL, &floor,
+                         NULL))
+        return 2;
+    printf("\ncalibrated floor at k = %u: %.2f%% (one pool of 400), %.2f%% "
+           "(two groups of 200)\n", PERF_DEFAULT_REPS, 100 * floor, 100 * floor2);
+    const double slow[] = {0.0, 0.02, 0.03, 0.05};
+    for (size_t j = 0; j < NELEM(slow); j++) {
+        if (sim_rate(PERF_DEFAULT_REPS, slow[j], 0.03, floor, 2000, 900 + j, &c))
+            return 2;
+        printf("floor %.2f%%, %.0f%% slowdown: regression %.1f%%, "
+               "inconclusive %.1f%%\n", 100 * floor, 100 * slow[j],
+               100.0 * c.regression / c.trials, 100.0 * c.inconclusive / c.trials);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--power-table") == 0)
         return power_table(argc >= 3 ? (unsigned)atoi(argv[2]) : 2000);
+    if (argc >= 2 && strcmp(argv[1], "--reps-tables") == 0)
+        return reps_tables();
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rng_known_answers),
