@@ -167,7 +167,8 @@ typedef struct ldb_stats {
     uint64_t active_snapshots;   /* open transactions and iterators */
     double oldest_snapshot_age_s;/* age of the oldest open snapshot */
     uint64_t oldest_snapshot_seq;
-    uint64_t pinned_versions;    /* old versions kept alive for snapshots */
+    uint64_t pinned_versions;    /* old versions not yet pruned: kept for open
+                                    snapshots (pruned lazily, every 64 commits) */
     uint64_t recovery_records;   /* records replayed by the last open */
     double recovery_seconds;     /* time the last open took to recover */
     uint64_t truncated_bytes;    /* torn tail cut off by the last open */

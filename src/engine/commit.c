@@ -276,6 +276,15 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
         rc = validate(db, varg);
         if (rc) {
             if (rc == LDB_CONFLICT) ctr_add(&db->st_conflicts, 1);
+            if (rc == LDB_CONFLICT && db->opt.sync_mode == LDB_SYNC_FULL) {
+                /* The winner may still await its sync, invisible to new
+                 * snapshots: a caller retrying at once would conflict again
+                 * until it lands. Wait for it so the retry sees it. */
+                uint64_t pending = db->last_seq;
+                pthread_mutex_unlock(&db->commit_mu);
+                commit_wait_durable(db, pending);
+                return LDB_CONFLICT;
+            }
             goto out;
         }
     }
