@@ -104,7 +104,7 @@ static uint64_t epoch_min_active(epoch_mgr *m)
     uint64_t min = UINT64_MAX;
     for (epoch_chunk *c = m->head; c; c = atomic_load_explicit(&c->next, memory_order_acquire))
         for (int i = 0; i < EPOCH_CHUNK_SLOTS; i++) {
-            uint64_t e = atomic_load_explicit(&c->slots[i].epoch, memory_order_relaxed);
+            uint64_t e = atomic_load_explicit(&c->slots[i].epoch, memory_order_acquire);
             if (e && e < min) min = e;
         }
     return min;
@@ -115,7 +115,7 @@ void epoch_reclaim(epoch_mgr *m)
     if (m->n_items == 0) return;
     /* The seq_cst increment orders every unlink before the slot scan. */
     atomic_fetch_add_explicit(&m->global, 1, memory_order_seq_cst);
-    atomic_thread_fence(memory_order_seq_cst);
+    UTIL_FENCE(memory_order_seq_cst);
     uint64_t min = epoch_min_active(m);
     size_t keep = 0;
     for (size_t i = 0; i < m->n_items; i++) {
@@ -131,12 +131,12 @@ void epoch_reclaim(epoch_mgr *m)
 
 uint64_t epoch_oldest_snapshot(epoch_mgr *m, uint64_t committed)
 {
-    atomic_thread_fence(memory_order_seq_cst);
+    UTIL_FENCE(memory_order_seq_cst);
     uint64_t oldest = committed;
     for (epoch_chunk *c = m->head; c; c = atomic_load_explicit(&c->next, memory_order_acquire))
         for (int i = 0; i < EPOCH_CHUNK_SLOTS; i++) {
             epoch_slot *s = &c->slots[i];
-            if (!atomic_load_explicit(&s->epoch, memory_order_relaxed)) continue;
+            if (!atomic_load_explicit(&s->epoch, memory_order_acquire)) continue;
             uint64_t snap = atomic_load_explicit(&s->snap, memory_order_relaxed);
             if (snap < oldest) oldest = snap;
         }

@@ -38,6 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/util.h"
+
 #define EPOCH_CHUNK_SLOTS 64
 
 typedef struct epoch_slot {
@@ -88,13 +90,13 @@ static inline uint64_t epoch_enter(epoch_mgr *m, epoch_slot *s,
     atomic_store_explicit(&s->snap, snap, memory_order_relaxed);
     atomic_store_explicit(&s->epoch, atomic_load_explicit(&m->global, memory_order_relaxed),
                           memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
+    UTIL_FENCE(memory_order_seq_cst);
     for (;;) {
         uint64_t now = atomic_load_explicit(committed, memory_order_acquire);
         if (now == snap) return snap;
         snap = now;
         atomic_store_explicit(&s->snap, snap, memory_order_relaxed);
-        atomic_thread_fence(memory_order_seq_cst);
+        UTIL_FENCE(memory_order_seq_cst);
     }
 }
 

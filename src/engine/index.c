@@ -116,7 +116,7 @@ static inline uint64_t read_begin(idx_node *n)
 
 static inline bool read_valid(idx_node *n, uint64_t v)
 {
-    atomic_thread_fence(memory_order_acquire);
+    UTIL_FENCE(memory_order_acquire);
     return atomic_load_explicit(&n->version, memory_order_relaxed) == v;
 }
 
@@ -124,7 +124,7 @@ static inline void write_lock(idx_node *n)
 {
     uint64_t v = atomic_load_explicit(&n->version, memory_order_relaxed);
     atomic_store_explicit(&n->version, v + V_LOCKED, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
+    UTIL_FENCE(memory_order_release);
 }
 
 static inline void write_unlock(idx_node *n)

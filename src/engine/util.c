@@ -11,6 +11,10 @@
 
 static _Thread_local char util_errbuf[512];
 
+#if defined(__SANITIZE_THREAD__)
+_Atomic unsigned util_tsan_fence_word;
+#endif
+
 void util_set_error(const char *fmt, ...)
 {
     va_list ap;

@@ -33,6 +33,18 @@ static inline uint64_t util_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Memory fences. ThreadSanitizer does not model atomic_thread_fence (gcc
+ * refuses it under -fsanitize=thread), so sanitizer builds substitute a
+ * read-modify-write on one global word, which TSan does understand as
+ * synchronisation. Production builds use the real fences. */
+#if defined(__SANITIZE_THREAD__)
+#include <stdatomic.h>
+extern _Atomic unsigned util_tsan_fence_word;
+#define UTIL_FENCE(order) ((void)atomic_fetch_add_explicit(&util_tsan_fence_word, 0, memory_order_acq_rel))
+#else
+#define UTIL_FENCE(order) atomic_thread_fence(order)
+#endif
+
 static inline void util_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
