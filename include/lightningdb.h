@@ -83,7 +83,28 @@ typedef struct ldb_options {
                                    LDB_CORRUPTION, never the bad bytes) */
     int salvage;                /* on a damaged log, keep what precedes the
                                    damage instead of failing (default 0) */
+    /* Checkpoints: a sorted snapshot of the index, so an open replays only
+     * the log written after it. */
+    uint64_t checkpoint_bytes;  /* take one after this many log bytes
+                                   (default 256 MiB; 0 = never automatically) */
+    int checkpoint_on_close;    /* take one at ldb_close when the log grew
+                                   since the last (default 1) */
+    /* Segment cleaning: relocates the live records of mostly-dead segments
+     * and deletes the old files, bounding disk use. */
+    int cleaner;                /* run the background cleaner (default 1) */
+    double space_amp_target;    /* file bytes / live bytes to hold (default 2.0) */
+    double cleaner_cpu;         /* share of one core the cleaner may use while
+                                   under the target (default 0.25; above the
+                                   target it runs flat out, never stalling
+                                   writers) */
+    /* Value compression: values of at least compression_min bytes are
+     * compressed when that saves an eighth or more. The algorithm is
+     * recorded per record. */
+    int compression;            /* LDB_COMPRESSION_* (default NONE) */
+    uint32_t compression_min;   /* default 256 */
 } ldb_options;
+
+enum { LDB_COMPRESSION_NONE = 0, LDB_COMPRESSION_LZ4 = 1, LDB_COMPRESSION_ZSTD = 2 };
 
 void ldb_options_init(ldb_options *o);
 
@@ -105,6 +126,11 @@ int ldb_get(ldb *db, const void *k, size_t klen, void *buf, size_t cap,
 int ldb_delete(ldb *db, const void *k, size_t klen);
 /* Make every commit so far durable, whatever the sync mode. */
 int ldb_sync(ldb *db);
+/* Writes a checkpoint now (sorted index snapshot, installed atomically). */
+int ldb_checkpoint(ldb *db);
+/* Cleans now: relocates the live records of every segment holding dead
+ * bytes and deletes the old files once no snapshot can read them. */
+int ldb_compact(ldb *db);
 
 /* Iteration in key order. An iterator opened on the database reads one
  * consistent snapshot taken at ldb_iter_open. Key and value pointers stay
@@ -172,6 +198,17 @@ typedef struct ldb_stats {
     uint64_t recovery_records;   /* records replayed by the last open */
     double recovery_seconds;     /* time the last open took to recover */
     uint64_t truncated_bytes;    /* torn tail cut off by the last open */
+    uint64_t recovery_checkpoint_seq; /* checkpoint the last open started
+                                   from (0: the whole log was replayed) */
+    uint64_t checkpoint_fallbacks;    /* damaged checkpoints skipped at open */
+    uint64_t checkpoints;        /* checkpoints written since open */
+    uint64_t checkpoint_seq;     /* sequence of the newest checkpoint */
+    double checkpoint_age_s;     /* seconds since it was written (-1: none) */
+    uint64_t cleaner_bytes;      /* bytes the cleaner relocated */
+    uint64_t cleaned_segments;   /* segment files the cleaner deleted */
+    double space_amplification;  /* file_bytes / live_bytes */
+    double write_amplification;  /* (user + cleaner bytes) / user bytes */
+    uint64_t compressed_values;  /* values stored compressed since open */
 } ldb_stats;
 
 int ldb_get_stats(ldb *db, ldb_stats *out);

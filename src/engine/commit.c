@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "engine/alloc.h"
+#include "engine/compress.h"
 #include "engine/crc32c.h"
 #include "engine/db.h"
 #include "engine/util.h"
@@ -35,7 +36,7 @@ static inline uint64_t ver_bytes(const idx_version *v, uint16_t klen)
     return rec_size(klen, v->vlen == IDX_TOMBSTONE ? 0 : v->vlen);
 }
 
-static void seg_live_sub(ldb *db, const idx_version *v, uint16_t klen)
+void commit_live_sub(ldb *db, const idx_version *v, uint16_t klen)
 {
     log_segment *s = log_segment_by_id(&db->log, v->seg);
     uint64_t b = ver_bytes(v, klen);
@@ -43,7 +44,7 @@ static void seg_live_sub(ldb *db, const idx_version *v, uint16_t klen)
     ctr_sub(&db->st_live_bytes, b);
 }
 
-static void seg_live_add(ldb *db, log_segment *s, const idx_version *v, uint16_t klen)
+void commit_live_add(ldb *db, log_segment *s, const idx_version *v, uint16_t klen)
 {
     uint64_t b = ver_bytes(v, klen);
     ctr_add(&s->live, b);
@@ -62,7 +63,7 @@ static idx_entry *entry_new(ldb *db, const uint8_t *k, uint16_t kl)
     return e;
 }
 
-static void ver_free(void *p) { alloc_free(p); }
+void commit_version_free(void *p) { alloc_free(p); }
 static void entry_release(void *p) { alloc_free(p); }
 
 void commit_free_entry(idx_entry *e, void *arg)
@@ -78,7 +79,7 @@ void commit_free_entry(idx_entry *e, void *arg)
 }
 
 /* Cuts every version of e older than the one visible at `oldest`. */
-static void prune_chain(ldb *db, idx_entry *e, uint64_t oldest)
+void commit_prune(ldb *db, idx_entry *e, uint64_t oldest)
 {
     idx_version *v = atomic_load_explicit(&e->head, memory_order_relaxed);
     while (v && v->seq > oldest) v = atomic_load_explicit(&v->older, memory_order_relaxed);
@@ -93,7 +94,7 @@ static void prune_chain(ldb *db, idx_entry *e, uint64_t oldest)
     while (cut) {
         idx_version *next = atomic_load_explicit(&cut->older, memory_order_relaxed);
         ctr_sub(&db->st_old_versions, 1);
-        if (cut != &e->first) epoch_retire(&db->ep, cut, ver_free);
+        if (cut != &e->first) epoch_retire(&db->ep, cut, commit_version_free);
         cut = next;
     }
 }
@@ -132,10 +133,10 @@ static void entry_drop(ldb *db, idx_entry *e)
     int head = 1;
     while (v) {
         idx_version *o = atomic_load_explicit(&v->older, memory_order_relaxed);
-        seg_live_sub(db, v, e->klen);
+        commit_live_sub(db, v, e->klen);
         if (!head) ctr_sub(&db->st_old_versions, 1);
         head = 0;
-        if (v != &e->first) epoch_retire(&db->ep, v, ver_free);
+        if (v != &e->first) epoch_retire(&db->ep, v, commit_version_free);
         v = o;
     }
     ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + e->klen);
@@ -233,13 +234,13 @@ static void install(ldb *db, commit_op *op, uint64_t seq, const uint8_t *rec, lo
     v->seq = seq;
     v->rec = rec;
     v->seg = (uint32_t)seg->id;
-    v->vlen = op->type == REC_DEL ? IDX_TOMBSTONE : op->vlen;
+    v->vlen = op->type == REC_DEL ? IDX_TOMBSTONE : op->slen;
     atomic_store_explicit(&v->older, old, memory_order_relaxed);
     atomic_store_explicit(&e->head, v, memory_order_release);
-    seg_live_add(db, seg, v, e->klen);
+    commit_live_add(db, seg, v, e->klen);
     int was_live = old && old->vlen != IDX_TOMBSTONE;
     if (old) {
-        seg_live_sub(db, old, e->klen);
+        commit_live_sub(db, old, e->klen);
         ctr_add(&db->st_old_versions, 1);
     }
     if (op->type == REC_DEL) {
@@ -250,7 +251,59 @@ static void install(ldb *db, commit_op *op, uint64_t seq, const uint8_t *rec, lo
         ctr_add(&db->st_puts, 1);
         if (!was_live) ctr_add(&db->st_keys, 1);
     }
-    if (old) prune_chain(db, e, oldest);
+    if (old) commit_prune(db, e, oldest);
+}
+
+/* One-op commits compress into a per-thread buffer (no allocation per put
+ * once it has grown); larger commits get one buffer for all their values. */
+static _Thread_local uint8_t *tls_cbuf;
+static _Thread_local size_t tls_cbuf_cap;
+
+static void commit_free_cbuf(uint8_t *b)
+{
+    if (b != tls_cbuf) alloc_free(b);
+}
+
+static int commit_compress(ldb *db, commit_op *ops, size_t n, uint8_t **cbuf)
+{
+    int comp = db->opt.compression;
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++) {
+        commit_op *op = &ops[i];
+        op->comp = REC_COMP_NONE;
+        op->slen = op->vlen;
+        op->sval = op->val;
+        if (comp && op->type == REC_PUT && op->vlen >= db->opt.compression_min)
+            need += compress_bound(comp, op->vlen);
+    }
+    if (!need) return LDB_OK;
+    uint8_t *buf;
+    if (n == 1) {
+        if (tls_cbuf_cap < need) {
+            uint8_t *nb = alloc_realloc(tls_cbuf, need);
+            if (!nb) return LDB_NOMEM;
+            tls_cbuf = nb;
+            tls_cbuf_cap = need;
+        }
+        buf = tls_cbuf;
+    } else {
+        buf = alloc_malloc(need);
+        if (!buf) return LDB_NOMEM;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        commit_op *op = &ops[i];
+        if (!(op->type == REC_PUT && op->vlen >= db->opt.compression_min)) continue;
+        size_t bound = compress_bound(comp, op->vlen);
+        size_t c = compress_value(comp, op->val, op->vlen, buf + used, bound);
+        if (!c) continue;
+        op->comp = (uint8_t)comp;
+        op->slen = (uint32_t)c;
+        op->sval = buf + used;
+        used += c;
+    }
+    *cbuf = buf;
+    return LDB_OK;
 }
 
 int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate, void *varg,
@@ -258,13 +311,19 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
 {
     int rc;
     size_t frame = REC_FRAME_HDR;
+    uint8_t *cbuf = NULL;
+    rc = commit_compress(db, ops, n, &cbuf);
+    if (rc) return rc;
     /* Checksums outside the lock: they are most of the per-byte work. */
     for (size_t i = 0; i < n; i++) {
         commit_op *op = &ops[i];
-        op->crc = rec_crc(op->type, REC_COMP_NONE, op->klen, op->vlen, op->vlen, op->key, op->val);
-        frame += rec_size(op->klen, op->vlen);
+        op->crc = rec_crc(op->type, op->comp, op->klen, op->slen, op->vlen, op->key, op->sval);
+        frame += rec_size(op->klen, op->slen);
     }
-    if (frame > REC_MAX_FRAME) return LDB_TOO_LARGE;
+    if (frame > REC_MAX_FRAME) {
+        commit_free_cbuf(cbuf);
+        return LDB_TOO_LARGE;
+    }
 
     pthread_mutex_lock(&db->commit_mu);
     if (atomic_load_explicit(&db->failed, memory_order_relaxed)) {
@@ -282,6 +341,7 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
                  * until it lands. Wait for it so the retry sees it. */
                 uint64_t pending = db->last_seq;
                 pthread_mutex_unlock(&db->commit_mu);
+                commit_free_cbuf(cbuf);
                 commit_wait_durable(db, pending);
                 return LDB_CONFLICT;
             }
@@ -299,7 +359,7 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
     for (size_t i = 0; i < n; i++)
         if (!ops[i].skip) {
             nrec++;
-            body += rec_size(ops[i].klen, ops[i].vlen);
+            body += rec_size(ops[i].klen, ops[i].slen);
         }
     if (nrec == 0) {
         if (seq_out) *seq_out = db->last_seq;
@@ -322,8 +382,9 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
         commit_op *op = &ops[i];
         if (op->skip) continue;
         op->rec = p;
-        p += rec_write(p, op->type, REC_COMP_NONE, op->klen, op->vlen, op->vlen, op->crc, op->key,
-                       op->val);
+        p += rec_write(p, op->type, op->comp, op->klen, op->slen, op->vlen, op->crc, op->key,
+                       op->sval);
+        if (op->comp) ctr_add(&db->st_compressed, 1);
     }
     log_advance(&db->log, REC_FRAME_HDR + body);
     for (size_t i = 0; i < n; i++)
@@ -337,10 +398,12 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
     if (db->ep.n_items >= COMMIT_RECLAIM_AT) epoch_reclaim(&db->ep);
     if (seq_out) *seq_out = seq;
     pthread_mutex_unlock(&db->commit_mu);
+    commit_free_cbuf(cbuf);
     if (db->opt.sync_mode == LDB_SYNC_FULL) return commit_wait_durable(db, seq);
     return LDB_OK;
 out:
     pthread_mutex_unlock(&db->commit_mu);
+    commit_free_cbuf(cbuf);
     return rc;
 }
 
@@ -433,48 +496,93 @@ void commit_stop_syncer(ldb *db)
 
 /* ---- recovery -------------------------------------------------------- */
 
+/* Installs one replayed record at sequence `seq` (no reader exists during
+ * recovery, so versions are rewritten in place and no chain is kept). */
+static int replay_record(ldb *db, const rec_view *r, uint64_t seq, log_segment *seg)
+{
+    idx_entry *e = idx_find_w(&db->tree, r->key, r->klen);
+    idx_version *h = e ? atomic_load_explicit(&e->head, memory_order_relaxed) : NULL;
+    if (h && h->seq > seq) return LDB_OK; /* a newer version is known */
+    if (h && h->seq == seq) {
+        /* The same version again: the cleaner's relocated copy. The later
+         * location wins (the older file is going away). */
+        if (h->rec) commit_live_sub(db, h, e->klen);
+        else db->unresolved--;
+        h->rec = r->rec;
+        h->seg = (uint32_t)seg->id;
+        commit_live_add(db, seg, h, e->klen);
+        return LDB_OK;
+    }
+    if (!e) {
+        if (r->type == REC_DEL) return LDB_OK;
+        e = entry_new(db, r->key, r->klen);
+        if (!e) return LDB_NOMEM;
+        if (idx_insert(&db->tree, e)) {
+            ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + r->klen);
+            alloc_free(e);
+            return LDB_NOMEM;
+        }
+    }
+    int was_live = h && h->vlen != IDX_TOMBSTONE;
+    if (h) {
+        if (h->rec) commit_live_sub(db, h, e->klen);
+        else db->unresolved--; /* superseded before its location was found */
+    }
+    idx_version *v = h ? h : &e->first;
+    v->seq = seq;
+    v->rec = r->rec;
+    v->seg = (uint32_t)seg->id;
+    v->vlen = r->type == REC_DEL ? IDX_TOMBSTONE : r->vlen;
+    atomic_store_explicit(&v->older, NULL, memory_order_relaxed);
+    atomic_store_explicit(&e->head, v, memory_order_relaxed);
+    commit_live_add(db, seg, v, e->klen);
+    if (r->type == REC_DEL) {
+        if (was_live) ctr_sub(&db->st_keys, 1);
+        if (tomb_push(db, e)) return LDB_NOMEM;
+    } else if (!was_live) {
+        ctr_add(&db->st_keys, 1);
+    }
+    return LDB_OK;
+}
+
 int commit_replay_frame(void *arg, const rec_frame *f, const uint8_t *frame, log_segment *seg)
 {
     ldb *db = arg;
     const uint8_t *p = frame + REC_FRAME_HDR;
+    const uint8_t *seqs = NULL; /* relocated frames carry one seq per record */
     for (uint32_t i = 0; i < f->nrec; i++) {
         rec_view r;
         rec_parse(p, f->total - (size_t)(p - frame), &r); /* checked by the log */
         p += rec_size(r.klen, r.vlen);
-        idx_entry *e = idx_find_w(&db->tree, r.key, r.klen);
-        idx_version *h = e ? atomic_load_explicit(&e->head, memory_order_relaxed) : NULL;
-        if (h && h->seq > f->seq) continue; /* a newer version was seen */
-        if (!e) {
-            if (r.type == REC_DEL) continue;
-            e = entry_new(db, r.key, r.klen);
-            if (!e) return LDB_NOMEM;
-            if (idx_insert(&db->tree, e)) {
-                alloc_free(e);
-                return LDB_NOMEM;
-            }
+        if (r.type == REC_SEQS) {
+            seqs = r.val;
+            continue;
         }
-        /* No reader exists during recovery: versions are rewritten in place
-         * and no chain is kept. */
-        int was_live = h && h->vlen != IDX_TOMBSTONE;
-        if (h) seg_live_sub(db, h, e->klen);
-        idx_version *v = h ? h : &e->first;
-        v->seq = f->seq;
-        v->rec = r.rec;
-        v->seg = (uint32_t)seg->id;
-        v->vlen = r.type == REC_DEL ? IDX_TOMBSTONE : r.vlen;
-        atomic_store_explicit(&v->older, NULL, memory_order_relaxed);
-        atomic_store_explicit(&e->head, v, memory_order_relaxed);
-        seg_live_add(db, seg, v, e->klen);
-        if (r.type == REC_DEL) {
-            if (was_live) ctr_sub(&db->st_keys, 1);
-            if (tomb_push(db, e)) return LDB_NOMEM;
-        } else if (!was_live) {
-            ctr_add(&db->st_keys, 1);
-        }
+        uint64_t seq = seqs ? util_get_u64(seqs + 8 * (i - 1)) : f->seq;
+        int rc = replay_record(db, &r, seq, seg);
+        if (rc) return rc;
+        if (seq > db->last_seq) db->last_seq = seq;
         db->recovery_records++;
     }
-    if (f->seq > db->last_seq) db->last_seq = f->seq;
+    if (!seqs && f->seq > db->last_seq) db->last_seq = f->seq;
     return 0;
+}
+
+int commit_reset_index(ldb *db)
+{
+    for (size_t i = 0; i < db->ntombs; i++) db->tombs[i]->flags &= (uint16_t)~IDX_F_TOMB_PENDING;
+    db->ntombs = 0;
+    idx_destroy(&db->tree, commit_free_entry, db);
+    epoch_reclaim(&db->ep);
+    for (size_t i = 0; i < db->log.nsegs; i++) atomic_store(&db->log.segs[i]->live, 0);
+    atomic_store(&db->st_keys, 0);
+    atomic_store(&db->st_live_bytes, 0);
+    atomic_store(&db->st_entry_bytes, 0);
+    atomic_store(&db->st_old_versions, 0);
+    db->last_seq = 0;
+    db->recovery_records = 0;
+    db->unresolved = 0;
+    return idx_init(&db->tree, &db->ep);
 }
 
 void commit_finish_recovery(ldb *db)

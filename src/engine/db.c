@@ -13,6 +13,10 @@
 #include <sys/stat.h>
 
 #include "engine/alloc.h"
+#include "engine/checkpoint.h"
+#include "engine/compress.h"
+#include "engine/gc.h"
+#include "engine/maint.h"
 #include "engine/crc32c.h"
 #include "engine/io.h"
 #include "engine/util.h"
@@ -20,6 +24,7 @@
 #define DB_DEFAULT_SEGMENT (64ull << 20)
 #define DB_MIN_SEGMENT (64ull << 10)
 #define DB_MAX_SEGMENT (1ull << 32) /* offsets inside a segment are 32-bit safe */
+#define DB_CLOSE_CHECKPOINT_BYTES (16ull << 20)
 
 /* ---- the registry of open databases and per-thread reader slots ---------
  *
@@ -162,6 +167,13 @@ void ldb_options_init(ldb_options *o)
     o->sync_interval_ms = 100;
     o->segment_size = DB_DEFAULT_SEGMENT;
     o->verify_checksums = 1;
+    o->checkpoint_bytes = 256ull << 20;
+    o->checkpoint_on_close = 1;
+    o->cleaner = 1;
+    o->space_amp_target = 2.0;
+    o->cleaner_cpu = 0.25;
+    o->compression = LDB_COMPRESSION_NONE;
+    o->compression_min = 256;
 }
 
 static int db_lock_dir(ldb *db)
@@ -200,6 +212,10 @@ static void db_free(ldb *db)
     pthread_mutex_destroy(&db->commit_mu);
     pthread_mutex_destroy(&db->sync_mu);
     pthread_cond_destroy(&db->sync_cv);
+    pthread_mutex_destroy(&db->ckpt_mu);
+    pthread_mutex_destroy(&db->gc_mu);
+    pthread_mutex_destroy(&db->maint_mu);
+    pthread_cond_destroy(&db->maint_cv);
     db->magic = LDB_MAGIC_DEAD;
     alloc_free(db);
 }
@@ -225,6 +241,18 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
         return LDB_INVALID;
     }
     if (opt.sync_interval_ms == 0) opt.sync_interval_ms = 100;
+    if (!(opt.space_amp_target >= 1.1 && opt.space_amp_target <= 100.0)) {
+        util_set_error("space_amp_target must be between 1.1 and 100");
+        return LDB_INVALID;
+    }
+    if (!(opt.cleaner_cpu > 0.0 && opt.cleaner_cpu <= 1.0)) {
+        util_set_error("cleaner_cpu must be in (0, 1]");
+        return LDB_INVALID;
+    }
+    if (opt.compression < LDB_COMPRESSION_NONE || opt.compression > LDB_COMPRESSION_ZSTD) {
+        util_set_error("unknown compression %d", opt.compression);
+        return LDB_INVALID;
+    }
     crc32c_init();
 
     ldb *db = alloc_calloc(1, sizeof *db);
@@ -234,6 +262,10 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     pthread_mutex_init(&db->commit_mu, NULL);
     pthread_mutex_init(&db->sync_mu, NULL);
     pthread_cond_init(&db->sync_cv, NULL);
+    pthread_mutex_init(&db->ckpt_mu, NULL);
+    pthread_mutex_init(&db->gc_mu, NULL);
+    pthread_mutex_init(&db->maint_mu, NULL);
+    pthread_cond_init(&db->maint_cv, NULL);
     db->dir = alloc_malloc(strlen(dir) + 1);
     if (!db->dir) { rc = LDB_NOMEM; goto fail; }
     strcpy(db->dir, dir);
@@ -265,15 +297,35 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     rc = log_open(&db->log, dir, opt.sync_mode, opt.segment_size, opt.read_only, opt.salvage);
     if (rc) goto fail;
     uint64_t t0 = util_now_ns();
-    rc = log_replay(&db->log, commit_replay_frame, db);
+    ckpt_start cs;
+    rc = ckpt_load(db, &cs);
     if (rc) goto fail;
+    db->unresolved = cs.unresolved;
+    rc = log_replay(&db->log, cs.seg, cs.off, commit_replay_frame, db);
+    if (rc == LDB_OK && db->unresolved) {
+        /* The checkpoint names a location replay could not re-establish:
+         * distrust it and rebuild from the whole log. */
+        util_set_error("checkpoint seq %" PRIu64 " points at %" PRIu64
+                       " records no longer in the log; replaying the whole log instead",
+                       cs.seq, db->unresolved);
+        db->ckpt_fallbacks++;
+        memset(&cs, 0, sizeof cs);
+        rc = commit_reset_index(db);
+        if (rc == LDB_OK) rc = log_replay(&db->log, 0, 0, commit_replay_frame, db);
+    }
+    if (rc) goto fail;
+    if (cs.seq > db->last_seq) db->last_seq = cs.seq;
     commit_finish_recovery(db);
+    db->recovery_ckpt_seq = cs.seq;
+    atomic_store(&db->ckpt_log_bytes, 0);
     db->recovery_seconds = (double)(util_now_ns() - t0) / 1e9;
     db->magic = LDB_MAGIC_DB;
     rc = reg_add(db);
     if (rc) goto fail;
     rc = commit_start_syncer(db);
+    if (rc == LDB_OK) rc = maint_start(db);
     if (rc) {
+        commit_stop_syncer(db);
         reg_remove(db);
         goto fail;
     }
@@ -293,11 +345,21 @@ int ldb_close(ldb *db)
         util_set_error("%" PRIu64 " transactions or iterators are still open", r.long_active);
         return LDB_BUSY;
     }
+    maint_stop(db);
     commit_stop_syncer(db);
     int rc = LDB_OK;
-    if (db->opt.sync_mode != LDB_SYNC_NONE && !db->opt.read_only &&
-        !atomic_load(&db->failed))
-        rc = commit_wait_durable(db, atomic_load(&db->appended));
+    int writable = !db->opt.read_only && !atomic_load(&db->failed);
+    if (writable && db->opt.checkpoint_on_close) {
+        /* A checkpoint makes the next open fast; small tails replay fast
+         * anyway, so only when the log grew noticeably. */
+        uint64_t written = atomic_load(&db->st_user_bytes) + atomic_load(&db->st_cleaner_bytes);
+        if (written - atomic_load(&db->ckpt_log_bytes) >= DB_CLOSE_CHECKPOINT_BYTES)
+            rc = ckpt_write(db);
+    }
+    if (writable && db->opt.sync_mode != LDB_SYNC_NONE) {
+        int sr = commit_wait_durable(db, atomic_load(&db->appended));
+        if (!rc) rc = sr;
+    }
     reg_remove(db);
     db_free(db);
     return rc;
@@ -328,7 +390,8 @@ int ldb_delete(ldb *db, const void *k, size_t klen)
     return commit_apply(db, &op, 1, NULL, NULL, NULL);
 }
 
-int db_value(ldb *db, const idx_version *v, const void **val, size_t *vlen, void **scratch)
+int db_value(ldb *db, const idx_entry *e, const idx_version *v, void *dst, size_t dst_cap,
+             const void **val, size_t *vlen, void **scratch)
 {
     rec_view r;
     *scratch = NULL;
@@ -342,7 +405,11 @@ int db_value(ldb *db, const idx_version *v, const void **val, size_t *vlen, void
     r.rawlen = util_get_u32(p + 12);
     r.key = p + REC_HDR;
     r.val = p + REC_HDR + r.klen;
-    if (db->opt.verify_checksums && !rec_verify(&r)) {
+    /* The record must be this key's (a wrong location is as bad as a flipped
+     * bit) and intact. */
+    if (db->opt.verify_checksums &&
+        (r.klen != e->klen || r.type != REC_PUT || r.vlen != v->vlen ||
+         memcmp(r.key, e->key, e->klen) != 0 || !rec_verify(&r))) {
         /* Error path only: the segment table is the writer's, so borrow the
          * commit mutex to name the file and offset. */
         uint64_t off = 0;
@@ -351,16 +418,29 @@ int db_value(ldb *db, const idx_version *v, const void **val, size_t *vlen, void
         if (s) off = (uint64_t)(p - s->base);
         pthread_mutex_unlock(&db->commit_mu);
         util_set_error("corrupt record in %s/%010u.log at offset %" PRIu64
-                       ": checksum mismatch, value not returned",
+                       ": checksum or key mismatch, value not returned",
                        db->dir, v->seg, off);
         return LDB_CORRUPTION;
     }
-    if (r.comp != REC_COMP_NONE) {
-        util_set_error("compressed record: compression is not supported by this build");
+    if (r.comp == REC_COMP_NONE) {
+        *val = r.val;
+        *vlen = r.vlen;
+        return LDB_OK;
+    }
+    void *out = dst;
+    if (!dst || dst_cap < r.rawlen) {
+        out = alloc_malloc(r.rawlen ? r.rawlen : 1);
+        if (!out) return LDB_NOMEM;
+        *scratch = out;
+    }
+    if (decompress_value(r.comp, r.val, r.vlen, out, r.rawlen) != LDB_OK) {
+        alloc_free(*scratch);
+        *scratch = NULL;
+        util_set_error("corrupt compressed value in %s/%010u.log", db->dir, v->seg);
         return LDB_CORRUPTION;
     }
-    *val = r.val;
-    *vlen = r.vlen;
+    *val = out;
+    *vlen = r.rawlen;
     return LDB_OK;
 }
 
@@ -382,9 +462,9 @@ int ldb_get(ldb *db, const void *k, size_t klen, void *buf, size_t cap, size_t *
         const void *val;
         size_t len;
         void *scratch;
-        rc = db_value(db, v, &val, &len, &scratch);
+        rc = db_value(db, e, v, buf, cap, &val, &len, &scratch);
         if (rc == LDB_OK) {
-            memcpy(buf, val, len < cap ? len : cap);
+            if (val != buf) memcpy(buf, val, len < cap ? len : cap);
             *vlen = len;
         }
         alloc_free(scratch);
@@ -434,5 +514,39 @@ int ldb_get_stats(ldb *db, ldb_stats *s)
     s->recovery_records = db->recovery_records;
     s->recovery_seconds = db->recovery_seconds;
     s->truncated_bytes = db->log.truncated_bytes;
+    s->recovery_checkpoint_seq = db->recovery_ckpt_seq;
+    s->checkpoint_fallbacks = db->ckpt_fallbacks;
+    s->checkpoints = atomic_load(&db->st_checkpoints);
+    s->checkpoint_seq = atomic_load(&db->ckpt_seq);
+    uint64_t wall = atomic_load(&db->ckpt_wall_ns);
+    s->checkpoint_age_s = -1.0;
+    if (wall) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        s->checkpoint_age_s = now > wall ? (double)(now - wall) / 1e9 : 0.0;
+    }
+    s->cleaner_bytes = atomic_load(&db->st_cleaner_bytes);
+    s->cleaned_segments = atomic_load(&db->st_cleaned_segments);
+    s->compressed_values = atomic_load(&db->st_compressed);
+    s->space_amplification = s->live_bytes ? (double)s->file_bytes / (double)s->live_bytes : 0.0;
+    s->write_amplification =
+        s->user_bytes ? (double)(s->user_bytes + s->cleaner_bytes) / (double)s->user_bytes : 0.0;
     return LDB_OK;
+}
+
+int ldb_checkpoint(ldb *db)
+{
+    if (!db_ok(db)) return LDB_INVALID;
+    if (db->opt.read_only) return LDB_READONLY;
+    if (atomic_load(&db->failed)) return LDB_IO;
+    return ckpt_write(db);
+}
+
+int ldb_compact(ldb *db)
+{
+    if (!db_ok(db)) return LDB_INVALID;
+    if (db->opt.read_only) return LDB_READONLY;
+    if (atomic_load(&db->failed)) return LDB_IO;
+    return gc_compact(db);
 }

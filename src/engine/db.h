@@ -72,7 +72,25 @@ struct ldb {
     idx_entry **tombs;             /* entries whose head is a tombstone */
     size_t ntombs, cap_tombs;
 
+    /* checkpoints (checkpoint.c) */
+    pthread_mutex_t ckpt_mu;       /* one checkpoint at a time */
+    char ckpt_names[2][64];        /* newest and previous, as in MANIFEST */
+    _Atomic uint64_t ckpt_seq;     /* newest checkpoint's sequence */
+    _Atomic uint64_t ckpt_wall_ns; /* when it was written (CLOCK_REALTIME) */
+    _Atomic uint64_t ckpt_log_bytes; /* log bytes appended when it was taken */
+    uint64_t recovery_ckpt_seq, ckpt_fallbacks;
+    uint64_t unresolved;           /* recovery: versions awaiting a location */
+
+    /* segment cleaning (gc.c) and the maintenance thread (maint.c) */
+    pthread_mutex_t gc_mu;         /* one cleaner at a time */
+    pthread_mutex_t maint_mu;
+    pthread_cond_t maint_cv;
+    _Atomic int maint_stop;
+    int maint_running;
+    pthread_t maint;
+
     /* counters: written by their owner, read atomically by stats */
+    _Atomic uint64_t st_cleaner_bytes, st_cleaned_segments, st_compressed, st_checkpoints;
     _Atomic uint64_t st_puts, st_deletes, st_commits, st_conflicts;
     _Atomic uint64_t st_syncs, st_synced_commits;
     _Atomic uint64_t st_keys, st_live_bytes, st_user_bytes, st_old_versions;
@@ -89,9 +107,12 @@ typedef struct commit_op {
     uint8_t skip;                  /* delete of an absent key: no record */
     uint8_t created;               /* entry created by this commit */
     uint16_t klen;
-    uint32_t vlen;
+    uint32_t vlen;                 /* raw value length */
     const uint8_t *key;
     const uint8_t *val;
+    uint8_t comp;                  /* REC_COMP_* chosen for the stored bytes */
+    uint32_t slen;                 /* stored length (== vlen when raw) */
+    const uint8_t *sval;           /* stored bytes */
     uint32_t crc;
     idx_entry *entry;
     idx_version *ver;
@@ -117,7 +138,25 @@ int commit_replay_frame(void *db, const rec_frame *f, const uint8_t *frame,
                         log_segment *seg);
 /* After replay: drops tombstoned keys (no snapshot exists yet). */
 void commit_finish_recovery(ldb *db);
+/* Empties the index and the counters derived from it (a checkpoint that
+ * failed to load half-way is discarded this way). Open only. */
+int commit_reset_index(ldb *db);
+/* Writer side of the cleaner: prunes e's chain against `oldest`. */
+void commit_prune(ldb *db, idx_entry *e, uint64_t oldest);
 void commit_free_entry(idx_entry *e, void *db);
+
+/* Live-byte accounting of a version's record (commit mutex held). */
+void commit_live_add(ldb *db, log_segment *s, const idx_version *v, uint16_t klen);
+void commit_live_sub(ldb *db, const idx_version *v, uint16_t klen);
+/* Epoch free function for versions. */
+void commit_version_free(void *v);
+
+/* Counters with a single writer: a plain add, published atomically. */
+static inline void db_ctr_add(_Atomic uint64_t *c, uint64_t d)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
 
 /* The version of e visible at snapshot snap (NULL when none). */
 static inline idx_version *db_visible(idx_entry *e, uint64_t snap)
@@ -127,13 +166,13 @@ static inline idx_version *db_visible(idx_entry *e, uint64_t snap)
     return v;
 }
 
-/* Reads the value of version v (of a key of length klen): *val points at
- * the value bytes (in the mapping, or in *scratch when the record is
- * compressed: then *scratch is malloc'd and owned by the caller).
- * LDB_CORRUPTION (with the file and offset in the error) when the checksum
- * fails and checking is on. */
-int db_value(ldb *db, const idx_version *v, const void **val, size_t *vlen,
-             void **scratch);
+/* Reads the value of version v of entry e: *val points at the value bytes
+ * (in the mapping; or, for a compressed record, in dst when dst_cap holds
+ * the raw length, else in *scratch, malloc'd and owned by the caller).
+ * With checksum verification on, a record whose checksum or key does not
+ * match gives LDB_CORRUPTION with the file and offset in the error. */
+int db_value(ldb *db, const idx_entry *e, const idx_version *v, void *dst, size_t dst_cap,
+             const void **val, size_t *vlen, void **scratch);
 
 /* The calling thread's cached reader slot for db (claimed on first use). */
 int db_thread_slot(ldb *db, epoch_slot **out);

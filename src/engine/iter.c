@@ -388,7 +388,7 @@ int ldb_iter_value(ldb_iter *it, const void **v, size_t *vlen)
         return LDB_OK;
     }
     iter_reset_value(it);
-    int rc = db_value(it->db, it->ic.ver, v, vlen, &it->scratch);
+    int rc = db_value(it->db, it->ic.cur, it->ic.ver, NULL, 0, v, vlen, &it->scratch);
     if (rc) it->status = rc;
     return rc;
 }

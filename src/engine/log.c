@@ -272,13 +272,34 @@ static int log_set_aside_after(ldb_log *log, size_t i)
     return LDB_OK;
 }
 
-int log_replay(ldb_log *log, log_frame_fn fn, void *arg)
+/* End of the written part of a segment that replay skips (it precedes the
+ * checkpoint), when the checkpoint did not record it: walks frame headers
+ * without checking records. */
+static uint64_t seg_find_end(const log_segment *s)
+{
+    uint64_t off = REC_SEG_HDR;
+    while (off + REC_FRAME_HDR <= s->size) {
+        rec_frame f;
+        if (rec_frame_parse(s->base + off, s->size - off, &f) != REC_OK) break;
+        if (f.total > s->size - off) break;
+        off += f.total;
+    }
+    return off;
+}
+
+int log_replay(ldb_log *log, uint64_t start_seg, uint64_t start_off, log_frame_fn fn, void *arg)
 {
     char why[160];
     int rc;
+    atomic_store(&log->file_bytes, 0); /* recomputed below (replay may run twice) */
     for (size_t i = 0; i < log->nsegs; i++) {
         log_segment *s = log->segs[i];
         int last = (i + 1 == log->nsegs);
+        if (s->id < start_seg && !last) {
+            /* Covered by the checkpoint: not replayed, not re-verified. */
+            if (s->end < REC_SEG_HDR) s->end = seg_find_end(s);
+            continue;
+        }
         if (rec_segment_check(s->base, s->size, s->id, NULL) != REC_OK) {
             int blank = 1;
             for (unsigned b = 0; b < REC_SEG_HDR; b++)
@@ -293,6 +314,8 @@ int log_replay(ldb_log *log, log_frame_fn fn, void *arg)
             return LDB_CORRUPTION;
         }
         uint64_t off = REC_SEG_HDR;
+        if (s->id == start_seg && start_off > REC_SEG_HDR && start_off <= s->size) off = start_off;
+        else if (s->id < start_seg) off = s->end > REC_SEG_HDR ? s->end : seg_find_end(s);
         for (;;) {
             rec_frame f;
             rec_status st = rec_frame_check(s->base + off, s->size - off, &f, why, sizeof why);
@@ -453,4 +476,19 @@ void log_close(ldb_log *log)
     alloc_free(log->segs);
     alloc_free(log->dir);
     memset(log, 0, sizeof *log);
+}
+
+void log_segment_free(void *p) { seg_close(p); }
+
+int log_detach_segment(ldb_log *log, log_segment *s)
+{
+    for (size_t i = 0; i < log->nsegs; i++)
+        if (log->segs[i] == s) {
+            if (s == log->active) return LDB_INVALID;
+            memmove(&log->segs[i], &log->segs[i + 1], (log->nsegs - i - 1) * sizeof *log->segs);
+            log->nsegs--;
+            atomic_fetch_sub_explicit(&log->file_bytes, s->end, memory_order_relaxed);
+            return LDB_OK;
+        }
+    return LDB_NOTFOUND;
 }

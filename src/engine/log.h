@@ -70,10 +70,12 @@ typedef int (*log_frame_fn)(void *arg, const rec_frame *f, const uint8_t *frame,
 
 int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
              int read_only, int salvage);
-/* Validates and replays every frame in log order. The callback's non-zero
- * return stops the replay and is returned. On success the append position
- * is just after the last good frame. */
-int log_replay(ldb_log *log, log_frame_fn fn, void *arg);
+/* Validates and replays every frame in log order from (start_seg,
+ * start_off) — (0, 0) for the whole log; segments before start_seg are
+ * neither replayed nor re-verified (a checkpoint covers them). The
+ * callback's non-zero return stops the replay and is returned. On success
+ * the append position is just after the last good frame. */
+int log_replay(ldb_log *log, uint64_t start_seg, uint64_t start_off, log_frame_fn fn, void *arg);
 /* Returns a pointer where `size` bytes may be written at the end of the
  * log, rotating to a new segment if needed. Nothing is visible until
  * log_advance(). */
@@ -85,5 +87,10 @@ int log_sync_segment(log_segment *s);
 log_segment *log_segment_by_id(ldb_log *log, uint64_t id);
 /* Unmaps and closes everything. */
 void log_close(ldb_log *log);
+/* Takes a cleaned segment out of the table (not the active one); the caller
+ * unlinks its file and retires it with log_segment_free through the epoch,
+ * so readers still holding pointers into its mapping stay safe. */
+int log_detach_segment(ldb_log *log, log_segment *s);
+void log_segment_free(void *seg);
 
 #endif /* LDB_LOG_H */

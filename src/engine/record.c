@@ -95,12 +95,13 @@ rec_status rec_parse(const uint8_t *p, size_t avail, rec_view *out)
     r.klen = util_get_u16(p + 6);
     r.vlen = util_get_u32(p + 8);
     r.rawlen = util_get_u32(p + 12);
-    if (r.type != REC_PUT && r.type != REC_DEL) return REC_BAD;
+    if (r.type != REC_PUT && r.type != REC_DEL && r.type != REC_SEQS) return REC_BAD;
     if (r.comp > REC_COMP_ZSTD) return REC_BAD;
     if (r.klen == 0 || r.klen > LDB_MAX_KEY) return REC_BAD;
     if (r.vlen > LDB_MAX_VALUE + 65536u || r.rawlen > LDB_MAX_VALUE) return REC_BAD;
     if (r.comp == REC_COMP_NONE && r.vlen != r.rawlen) return REC_BAD;
     if (r.type == REC_DEL && (r.vlen || r.rawlen || r.comp)) return REC_BAD;
+    if (r.type == REC_SEQS && (r.comp || r.klen != 1 || (r.vlen & 7))) return REC_BAD;
     if (rec_size(r.klen, r.vlen) > avail) return REC_BAD;
     r.key = p + REC_HDR;
     r.val = p + REC_HDR + r.klen;
@@ -164,6 +165,14 @@ rec_status rec_frame_check(const uint8_t *p, size_t avail, rec_frame *out,
         }
         if (!rec_verify(&r)) {
             snprintf(why, why_cap, "record %u of the frame fails its checksum", i);
+            return REC_BAD;
+        }
+        /* A cleaner's frame starts with its sequence table; no other frame
+         * may carry one. */
+        int want_seqs = (f.flags & REC_F_RELOCATED) && i == 0;
+        if (want_seqs != (r.type == REC_SEQS) ||
+            (want_seqs && r.vlen != 8u * (f.nrec - 1))) {
+            snprintf(why, why_cap, "record %u of the frame has a misplaced sequence table", i);
             return REC_BAD;
         }
         q += rec_size(r.klen, r.vlen);

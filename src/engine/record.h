@@ -39,7 +39,11 @@
 /* A frame may not exceed this (a transaction of ~1 GiB). */
 #define REC_MAX_FRAME (1u << 30)
 
-enum { REC_PUT = 1, REC_DEL = 2 };
+enum { REC_PUT = 1, REC_DEL = 2, REC_SEQS = 3 };
+/* A frame written by the segment cleaner (REC_F_RELOCATED) moves records of
+ * many commits: its first record is a REC_SEQS table (key "\0", value =
+ * one little-endian u64 sequence number per following record), so every
+ * moved record keeps its original sequence number. */
 enum { REC_COMP_NONE = 0, REC_COMP_LZ4 = 1, REC_COMP_ZSTD = 2 };
 /* Frame flags. */
 #define REC_F_RELOCATED 0x1u /* written by the segment cleaner, not a user */

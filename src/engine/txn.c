@@ -101,7 +101,7 @@ int ldb_txn_get(ldb_txn *t, const void *k, size_t klen, const void **v, size_t *
     idx_version *ver = e ? db_visible(e, t->snap) : NULL;
     if (!ver || ver->vlen == IDX_TOMBSTONE) return LDB_NOTFOUND;
     void *scratch = NULL;
-    rc = db_value(t->db, ver, v, vlen, &scratch);
+    rc = db_value(t->db, e, ver, NULL, 0, v, vlen, &scratch);
     if (scratch) {
         if (t->nscratch == t->cap_scratch) {
             size_t nc = t->cap_scratch ? t->cap_scratch * 2 : 4;

@@ -1,0 +1,34 @@
+/*
+ * engine/gc.h — the segment cleaner: bounds disk use by relocating the live
+ * records of mostly-dead segments to the head of the log and deleting the
+ * old files.
+ *
+ * Liveness: a record is live when a version some snapshot may still read
+ * points at it (the chain of its key down to the version visible at the
+ * oldest live snapshot), or when it is a tombstone that older segments may
+ * still contradict (a delete whose key left the index stays until every
+ * older segment is gone, so a full log replay can never resurrect the key).
+ *
+ * Relocation keeps each record's bytes and sequence number (a frame flagged
+ * REC_F_RELOCATED with a sequence table), swaps the version in the chain for
+ * one pointing at the copy under the commit mutex, in batches of ~256 KiB so
+ * writers wait at most a batch. The old file is unlinked only after the
+ * copies are durable, and unmapped only after every reader that might hold
+ * a pointer into it has left (epoch retirement); readers never block.
+ *
+ * Who calls: the maintenance thread (gc_step) and ldb_compact (gc_compact),
+ * serialised by the database's gc mutex.
+ */
+#ifndef LDB_GC_H
+#define LDB_GC_H
+
+struct ldb;
+
+/* Cleans the emptiest eligible segment when space amplification calls for
+ * it, spending at most `cpu_share` of a core (1.0 = flat out). Returns 1
+ * when it cleaned a segment, 0 when nothing needed cleaning, or an error. */
+int gc_step(struct ldb *db, double cpu_share);
+/* Cleans every segment (except the newest two) that holds dead bytes. */
+int gc_compact(struct ldb *db);
+
+#endif /* LDB_GC_H */
