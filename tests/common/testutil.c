@@ -176,3 +176,54 @@ int tu_copy_dir(const char *from, const char *to)
     closedir(d);
     return rc;
 }
+
+/* ---- added for the crash, torn-tail and corruption tests ------------- */
+
+uint8_t *tu_read_all(const char *path, size_t *len) { return read_file(path, len); }
+
+int tu_truncate(const char *path, uint64_t size) { return truncate(path, (off_t)size); }
+
+int tu_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int tu_find_record(const char *path, const void *key, size_t klen, uint64_t *rec_off,
+                   uint64_t *rec_len, uint64_t *val_off, uint32_t *vlen)
+{
+    size_t len;
+    uint8_t *b = read_file(path, &len);
+    if (!b) return -1;
+    int found = -1;
+    uint64_t off = REC_SEG_HDR;
+    while (off + REC_FRAME_HDR <= len) {
+        rec_frame f;
+        if (rec_frame_parse(b + off, len - off, &f) != REC_OK || off + f.total > len) break;
+        const uint8_t *p = b + off + REC_FRAME_HDR, *end = b + off + f.total;
+        for (uint32_t i = 0; i < f.nrec; i++) {
+            rec_view r;
+            if (rec_parse(p, (size_t)(end - p), &r) != REC_OK) break;
+            if (r.klen == klen && memcmp(r.key, key, klen) == 0) {
+                found = 0;
+                *rec_off = (uint64_t)(p - b);
+                *rec_len = rec_size(r.klen, r.vlen);
+                *val_off = (uint64_t)(r.val - b);
+                *vlen = r.vlen;
+            }
+            p += rec_size(r.klen, r.vlen);
+        }
+        off += f.total;
+    }
+    free(b);
+    return found;
+}
+
+int64_t tu_msg_offset(const char *msg)
+{
+    const char *p = msg ? strstr(msg, "offset ") : NULL;
+    if (!p) return -1;
+    p += 7;
+    if (*p < '0' || *p > '9') return -1;
+    return (int64_t)strtoll(p, NULL, 10);
+}

@@ -48,4 +48,21 @@ int tu_zero_from(const char *path, uint64_t off);
 /* Copies a directory's regular files into another (fresh) directory. */
 int tu_copy_dir(const char *from, const char *to);
 
+/* ---- added for the crash, torn-tail and corruption tests ------------- */
+
+/* Reads a whole file into malloc'd memory (NULL on failure). */
+uint8_t *tu_read_all(const char *path, size_t *len);
+/* Sets a file's size (shorter cuts it, longer extends with zeros). */
+int tu_truncate(const char *path, uint64_t size);
+/* 1 when path names an existing file or directory. */
+int tu_exists(const char *path);
+/* Finds the newest record for key in one segment file by walking its
+ * frames. Fills the record's offset, its total (padded) size, the offset of
+ * its value bytes and the value length; returns 0, or -1 when absent. */
+int tu_find_record(const char *path, const void *key, size_t klen, uint64_t *rec_off,
+                   uint64_t *rec_len, uint64_t *val_off, uint32_t *vlen);
+/* Extracts the number following the first "offset " in an error message
+ * (-1 when there is none), to check where the engine says damage lies. */
+int64_t tu_msg_offset(const char *msg);
+
 #endif
