@@ -179,7 +179,7 @@ int ckpt_write(ldb *db)
     char name[64], path[4096], tmp[4200];
     pthread_mutex_lock(&db->ckpt_mu);
 
-    rc = epoch_slot_claim(&db->ep, 1, &slot);
+    rc = epoch_slot_claim(&db->ep, EPOCH_INTERNAL, &slot);
     if (rc) goto out;
     /* Take S, P and our snapshot at once: under the commit mutex nothing is
      * appended or pruned, and the writer's cached bound on snapshots is

@@ -514,7 +514,10 @@ static int replay_record(ldb *db, const rec_view *r, uint64_t seq, log_segment *
         return LDB_OK;
     }
     if (!e) {
-        if (r->type == REC_DEL) return LDB_OK;
+        /* Even a delete of an unknown key creates an entry (a tombstone):
+         * the log is not in sequence order (the cleaner moves records
+         * forward), so an older put of this key may still come and must
+         * lose to it. finish_recovery drops such entries. */
         e = entry_new(db, r->key, r->klen);
         if (!e) return LDB_NOMEM;
         if (idx_insert(&db->tree, e)) {

@@ -117,7 +117,7 @@ int db_thread_slot(ldb *db, epoch_slot **out)
         }
     /* Slow path, once per thread and database. */
     epoch_slot *s;
-    int rc = epoch_slot_claim(&db->ep, 0, &s);
+    int rc = epoch_slot_claim(&db->ep, EPOCH_SHORT, &s);
     if (rc) return rc;
     pthread_mutex_lock(&reg_mu);
     int victim = 0;

@@ -36,7 +36,7 @@ void epoch_destroy(epoch_mgr *m)
     memset(m, 0, sizeof *m);
 }
 
-int epoch_slot_claim(epoch_mgr *m, int long_lived, epoch_slot **out)
+int epoch_slot_claim(epoch_mgr *m, int kind, epoch_slot **out)
 {
     epoch_chunk *c = m->head;
     for (;;) {
@@ -45,8 +45,8 @@ int epoch_slot_claim(epoch_mgr *m, int long_lived, epoch_slot **out)
             uint32_t zero = 0;
             if (atomic_load_explicit(&s->owned, memory_order_relaxed) == 0 &&
                 atomic_compare_exchange_strong(&s->owned, &zero, 1)) {
-                atomic_store_explicit(&s->long_lived, (uint32_t)long_lived, memory_order_relaxed);
-                atomic_store_explicit(&s->begin_ns, long_lived ? util_now_ns() : 0,
+                atomic_store_explicit(&s->long_lived, (uint32_t)kind, memory_order_relaxed);
+                atomic_store_explicit(&s->begin_ns, kind ? util_now_ns() : 0,
                                       memory_order_relaxed);
                 *out = s;
                 return LDB_OK;
@@ -153,7 +153,7 @@ void epoch_report_get(epoch_mgr *m, epoch_report *r)
             r->gets += atomic_load_explicit(&s->gets, memory_order_relaxed);
             if (!atomic_load_explicit(&s->epoch, memory_order_relaxed)) continue;
             r->active++;
-            if (!atomic_load_explicit(&s->long_lived, memory_order_relaxed)) continue;
+            if (atomic_load_explicit(&s->long_lived, memory_order_relaxed) != EPOCH_USER) continue;
             r->long_active++;
             uint64_t snap = atomic_load_explicit(&s->snap, memory_order_relaxed);
             uint64_t b = atomic_load_explicit(&s->begin_ns, memory_order_relaxed);

@@ -47,7 +47,7 @@ typedef struct epoch_slot {
     _Atomic uint64_t snap;     /* snapshot sequence of the current section */
     _Atomic uint64_t begin_ns; /* start of the current long section (txn) */
     _Atomic uint32_t owned;    /* claimed by a thread cache or a txn */
-    _Atomic uint32_t long_lived; /* owner is a transaction or iterator */
+    _Atomic uint32_t long_lived; /* EPOCH_USER or EPOCH_INTERNAL, else 0 */
     _Atomic uint64_t gets;     /* reads served through this slot */
     char pad[64 - 5 * 8];
 } __attribute__((aligned(64))) epoch_slot;
@@ -77,8 +77,12 @@ int epoch_init(epoch_mgr *m);
 /* Frees every retired object and the slots; no reader may be active. */
 void epoch_destroy(epoch_mgr *m);
 
-/* Claims a free slot (growing the slot list if all are taken). */
-int epoch_slot_claim(epoch_mgr *m, int long_lived, epoch_slot **out);
+/* Claims a free slot (growing the slot list if all are taken). `kind`
+ * says who holds it: EPOCH_SHORT (a thread's one-shot reads),
+ * EPOCH_USER (a transaction or iterator: counted in stats and by close),
+ * EPOCH_INTERNAL (a checkpoint's snapshot). */
+enum { EPOCH_SHORT = 0, EPOCH_USER = 1, EPOCH_INTERNAL = 2 };
+int epoch_slot_claim(epoch_mgr *m, int kind, epoch_slot **out);
 void epoch_slot_release(epoch_slot *s);
 
 /* Enters a read section and returns the snapshot sequence (the value of
@@ -121,9 +125,9 @@ uint64_t epoch_oldest_snapshot(epoch_mgr *m, uint64_t committed);
 
 typedef struct epoch_report {
     uint64_t active;          /* slots inside a read section */
-    uint64_t long_active;     /* of which transactions / iterators */
-    uint64_t oldest_snap;     /* oldest snapshot among long sections */
-    uint64_t oldest_begin_ns; /* start of the oldest long section (0: none) */
+    uint64_t long_active;     /* of which user transactions / iterators */
+    uint64_t oldest_snap;     /* oldest snapshot among those */
+    uint64_t oldest_begin_ns; /* start of the oldest of those (0: none) */
     uint64_t gets;            /* sum of per-slot read counters */
     uint64_t pending_free;    /* retired objects not yet freed */
 } epoch_report;

@@ -305,7 +305,7 @@ static int iter_new(ldb *db, ldb_txn *t, ldb_iter **out)
         }
         it->snap = t->snap;
     } else {
-        int rc = epoch_slot_claim(&db->ep, 1, &it->slot);
+        int rc = epoch_slot_claim(&db->ep, EPOCH_USER, &it->slot);
         if (rc) {
             alloc_free(it);
             return rc;

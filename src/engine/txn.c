@@ -18,7 +18,7 @@ int ldb_txn_begin(ldb *db, unsigned flags, ldb_txn **out)
     if (db->opt.read_only && !(flags & LDB_TXN_READONLY)) flags |= LDB_TXN_READONLY;
     ldb_txn *t = alloc_calloc(1, sizeof *t);
     if (!t) return LDB_NOMEM;
-    int rc = epoch_slot_claim(&db->ep, 1, &t->slot);
+    int rc = epoch_slot_claim(&db->ep, EPOCH_USER, &t->slot);
     if (rc) {
         alloc_free(t);
         return rc;
