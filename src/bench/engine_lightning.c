@@ -21,16 +21,21 @@
  * - Allocation per operation, forced by the API: an iterator per scan
  *   (ldb_iter_open takes its snapshot at open), a transaction object per
  *   txn_put and multi_get. put/get/delete allocate nothing in the adapter.
- * - cfg->inject_slowdown_pct is accepted and ignored for now (a later
- *   change adds the calibrated busy work).
+ * - cfg->inject_slowdown_pct > 0 adds calibrated busy work before each
+ *   operation (bench/engine_lightning.h says how it is calibrated); the
+ *   amount is zero until the runner sets it from an un-slowed warm-up, and
+ *   is read with one relaxed load per operation otherwise.
  */
+#include "bench/engine_lightning.h"
 #include "bench/engine_list.h"
 
 #include <lightningdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { LT_MAX_RETRIES = 64 };
 
@@ -39,6 +44,8 @@ typedef struct lt_db {
     ldb_options opts;
     ldb *db; /* NULL when a reopen failed: operations then fail */
     atomic_uint_fast64_t conflicts;
+    double slowdown_pct;
+    atomic_uint_fast64_t spin_iters; /* busy-loop iterations per op */
 } lt_db;
 
 typedef struct lt_ctx {
@@ -59,6 +66,128 @@ static int lt_closed(void)
 {
     bench_engine_set_error("lightning: database is closed (reopen failed)");
     return BENCH_EFAIL;
+}
+
+/* ---- injected slowdown --------------------------------------------------- */
+
+void bench_lightning_spin(uint64_t iters)
+{
+    /* The empty asm is a compiler barrier: the loop cannot be removed or
+     * collapsed, and it touches no memory. */
+    for (uint64_t i = 0; i < iters; i++)
+        __asm__ __volatile__("" ::: "memory");
+}
+
+static double spin_ns_iter;
+static pthread_once_t spin_once = PTHREAD_ONCE_INIT;
+
+static double lt_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void spin_calibrate(void)
+{
+    const uint64_t iters = (uint64_t)1 << 22;
+    double best = 0;
+    bench_lightning_spin(iters); /* page in, let the clock speed settle */
+    for (int i = 0; i < 7; i++) {
+        double t0 = lt_mono_ns();
+        bench_lightning_spin(iters);
+        double dt = lt_mono_ns() - t0;
+        if (i == 0 || dt < best)
+            best = dt;
+    }
+    spin_ns_iter = best > 0 ? best / (double)iters : 1.0;
+}
+
+double bench_lightning_spin_ns_per_iter(void)
+{
+    pthread_once(&spin_once, spin_calibrate);
+    return spin_ns_iter;
+}
+
+double bench_lightning_slowdown_pct(void *hv)
+{
+    return hv ? ((lt_db *)hv)->slowdown_pct : 0.0;
+}
+
+/* Mean ns of one spin(iters) call, as the ops will make it (call, loop,
+ * mispredicted exit): the minimum over 5 batches of calls, each batch long
+ * enough to time (~0.2 ms) and short enough to be rarely preempted. */
+static double spin_call_ns(uint64_t iters, double guess_ns)
+{
+    int calls = guess_ns > 0 ? (int)(200000.0 / guess_ns) : 256;
+    if (calls < 8)
+        calls = 8;
+    if (calls > 4096)
+        calls = 4096;
+    double best = 0;
+    for (int b = 0; b < 5; b++) {
+        double t0 = lt_mono_ns();
+        for (int i = 0; i < calls; i++)
+            bench_lightning_spin(iters);
+        double dt = (lt_mono_ns() - t0) / calls;
+        if (b == 0 || dt < best)
+            best = dt;
+    }
+    return best;
+}
+
+double bench_lightning_slowdown_base(void *hv, double base_ns)
+{
+    lt_db *h = hv;
+    if (!h)
+        return 0.0;
+    double want = base_ns > 0 ? h->slowdown_pct / 100.0 * base_ns : 0.0;
+    if (!(want > 0)) {
+        atomic_store_explicit(&h->spin_iters, 0, memory_order_relaxed);
+        return 0.0;
+    }
+    /* Start from the long-loop rate, then correct for the fixed cost of a
+     * short call: the CPU may run this loop several iterations per cycle,
+     * so entry and the exit mispredict are a real share of a short spin. */
+    double per = bench_lightning_spin_ns_per_iter();
+    uint64_t iters = (uint64_t)(want / per + 0.5);
+    double got = 0;
+    for (int round = 0; round < 3 && iters > 0; round++) {
+        got = spin_call_ns(iters, want);
+        if (!(got > 0))
+            break;
+        double scaled = (double)iters * want / got;
+        uint64_t next = scaled < 1 ? 0 : (uint64_t)(scaled + 0.5);
+        if (next == iters)
+            break;
+        iters = next;
+    }
+    if (iters)
+        got = spin_call_ns(iters, want);
+    else
+        got = 0;
+    atomic_store_explicit(&h->spin_iters, iters, memory_order_relaxed);
+    return got;
+}
+
+uint64_t bench_lightning_slowdown_iters(void *hv)
+{
+    lt_db *h = hv;
+    return h ? atomic_load_explicit(&h->spin_iters, memory_order_relaxed) : 0;
+}
+
+void bench_lightning_slowdown_set_iters(void *hv, uint64_t iters)
+{
+    lt_db *h = hv;
+    if (h)
+        atomic_store_explicit(&h->spin_iters, iters, memory_order_relaxed);
+}
+
+static inline void lt_inject(lt_db *h)
+{
+    uint64_t n = atomic_load_explicit(&h->spin_iters, memory_order_relaxed);
+    if (n)
+        bench_lightning_spin(n);
 }
 
 static int lt_open(const bench_engine_config *cfg, void **out, char *desc,
@@ -95,6 +224,16 @@ static int lt_open(const bench_engine_config *cfg, void **out, char *desc,
     }
     strcpy(h->dir, cfg->dir);
     atomic_init(&h->conflicts, 0);
+    atomic_init(&h->spin_iters, 0);
+    if (cfg->inject_slowdown_pct < 0 || cfg->inject_slowdown_pct > 1000) {
+        bench_engine_set_error("lightning: inject_slowdown_pct %g outside 0-1000",
+                               cfg->inject_slowdown_pct);
+        free(h);
+        return BENCH_EINVAL;
+    }
+    h->slowdown_pct = cfg->inject_slowdown_pct;
+    if (h->slowdown_pct > 0)
+        (void)bench_lightning_spin_ns_per_iter(); /* calibrate before timing */
     ldb_options_init(&h->opts);
     h->opts.create_if_missing = 1;
     h->opts.sync_mode = mode;
@@ -110,14 +249,19 @@ static int lt_open(const bench_engine_config *cfg, void **out, char *desc,
         char intv[32] = "";
         if (mode == LDB_SYNC_NORMAL)
             snprintf(intv, sizeof intv, " (%u ms)", h->opts.sync_interval_ms);
+        char slow[128] = "";
+        if (h->slowdown_pct > 0)
+            snprintf(slow, sizeof slow,
+                     "; INJECTED SLOWDOWN %g%% per op (busy loop %.3f ns/iter)",
+                     h->slowdown_pct, bench_lightning_spin_ns_per_iter());
         snprintf(desc, desc_cap,
                  "lightning %d.%d.%d: sync_mode %s%s, segments %.0f MiB, "
                  "verify_checksums %s; txn_put retries conflicts (max %d); "
-                 "drop_cache = close+fadvise+reopen (mmap'd segments)",
+                 "drop_cache = close+fadvise+reopen (mmap'd segments)%s",
                  LDB_VERSION_MAJOR, LDB_VERSION_MINOR, LDB_VERSION_PATCH,
                  bench_sync_mode_name(cfg->sync_mode), intv,
                  (double)h->opts.segment_size / (1 << 20),
-                 h->opts.verify_checksums ? "on" : "off", LT_MAX_RETRIES);
+                 h->opts.verify_checksums ? "on" : "off", LT_MAX_RETRIES, slow);
     }
     *out = h;
     return BENCH_OK;
@@ -159,6 +303,7 @@ static void lt_thread_fini(void *hv, void *tctx)
 static int lt_put(void *tctx, const void *k, size_t klen, const void *v,
                   size_t vlen)
 {
+    lt_inject(((lt_ctx *)tctx)->h);
     ldb *db = ((lt_ctx *)tctx)->h->db;
     if (!db)
         return lt_closed();
@@ -169,6 +314,7 @@ static int lt_put(void *tctx, const void *k, size_t klen, const void *v,
 static int lt_get(void *tctx, const void *k, size_t klen, void *buf,
                   size_t cap, size_t *vlen)
 {
+    lt_inject(((lt_ctx *)tctx)->h);
     ldb *db = ((lt_ctx *)tctx)->h->db;
     if (!db)
         return lt_closed();
@@ -182,6 +328,7 @@ static int lt_get(void *tctx, const void *k, size_t klen, void *buf,
 
 static int lt_del(void *tctx, const void *k, size_t klen)
 {
+    lt_inject(((lt_ctx *)tctx)->h);
     ldb *db = ((lt_ctx *)tctx)->h->db;
     if (!db)
         return lt_closed();
@@ -193,6 +340,7 @@ static int lt_scan(void *tctx, const void *k, size_t klen, size_t count,
                    size_t *found)
 {
     lt_ctx *c = tctx;
+    lt_inject(c->h);
     ldb *db = c->h->db;
     *found = 0;
     if (!db)
@@ -236,6 +384,7 @@ static int lt_txn_put(void *tctx, size_t n, const void *const *keys,
                       const size_t *vlens)
 {
     lt_db *h = ((lt_ctx *)tctx)->h;
+    lt_inject(h);
     if (!h->db)
         return lt_closed();
     for (int attempt = 0;; attempt++) {
@@ -264,6 +413,7 @@ static int lt_txn_put(void *tctx, size_t n, const void *const *keys,
 static int lt_multi_get(void *tctx, size_t n, const void *const *keys,
                         const size_t *klens, size_t *vlens, int *rcs)
 {
+    lt_inject(((lt_ctx *)tctx)->h);
     ldb *db = ((lt_ctx *)tctx)->h->db;
     if (!db)
         return lt_closed();
@@ -289,6 +439,22 @@ static int lt_multi_get(void *tctx, size_t n, const void *const *keys,
     }
     ldb_txn_abort(t);
     return out;
+}
+
+int bench_lightning_get_raw(void *tctx, const void *k, size_t klen, void *buf,
+                            size_t cap, size_t *vlen)
+{
+    lt_inject(((lt_ctx *)tctx)->h);
+    ldb *db = ((lt_ctx *)tctx)->h->db;
+    if (!db)
+        return lt_closed();
+    int rc = ldb_get(db, k, klen, cap ? buf : NULL, cap, vlen);
+    switch (rc) {
+    case LDB_OK: return BENCH_OK;
+    case LDB_NOTFOUND: return BENCH_NOTFOUND;
+    case LDB_INVALID: return BENCH_EINVAL; /* the expected rejection */
+    default: return lt_fail("ldb_get", rc);
+    }
 }
 
 static int lt_drop_cache(void *hv)

@@ -1,3 +1,411 @@
-/* `lightning bench` — placeholder until issue #5's runner lands. */
+/*
+ * cli/cmd_bench.c — `lightning bench`: parses the command line into a
+ * bench_run_config, runs it (bench/runner.h) and writes the results
+ * (bench/output.h). docs/bench.md is the manual.
+ *
+ * stdout carries results only (the table, or a JSON document); notes,
+ * engine configurations and the progress line go to stderr, the progress
+ * line only when stderr is a terminal. Exit codes: 0 every engine ran,
+ * 1 some engine failed (its results are absent, the others are written),
+ * 2 usage error or a run that could not start or write its output.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/engine.h"
+#include "bench/output.h"
+#include "bench/runner.h"
+#include "bench/workloads.h"
 #include "cli/cli.h"
-int cli_bench_main(int argc, char **argv) { (void)argc; (void)argv; cli_error("bench: not built yet"); return 2; }
+
+#define MAX_ENGINES 16
+#define MAX_WORKLOADS 64
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: lightning bench [options]\n"
+"\n"
+"Runs named workloads against named engines and reports throughput, sampled\n"
+"latency percentiles, CPU time and peak RSS per repetition.\n"
+"\n"
+"  --engines LIST       comma list of lightning,lmdb,rocksdb,leveldb,sqlite,null\n"
+"                       (default lightning,lmdb,rocksdb; ratios are to the first)\n"
+"  --workloads LIST     workload or group names (default read); groups: read write\n"
+"                       mixed concurrent txn error-path memory startup cache scan\n"
+"                       ycsb multiget seed all\n"
+"  --list               print every workload with its parameters and exit\n"
+"  --keys N             keys in the loaded data set (default 100000; k/m/g suffixes)\n"
+"  --key-size N         bytes per key, >= 8 (default 16)\n"
+"  --value-size N       bytes per value (default 1024)\n"
+"  --threads LIST       thread counts, e.g. 1,2,4 (default 1; fixed-thread\n"
+"                       workloads such as concurrent-8 ignore it)\n"
+"  --duration S         seconds per measured repetition (default 2)\n"
+"  --ops N              fixed op count per measured repetition instead\n"
+"  --warmup S           seconds of warm-up before each repetition (default 0.5)\n"
+"  --warmup-ops N       fixed warm-up op count instead\n"
+"  --reps N             repetitions (default 3)\n"
+"  --seed N             key/op sequence seed (default 42)\n"
+"  --sync MODE          none|normal|full (default none)\n"
+"  --dir DIR            where the run's data directory is made (default $TMPDIR\n"
+"                       or /tmp); it is removed afterwards unless --keep-data\n"
+"  --keep-data          keep the data directory (its path is printed)\n"
+"  --json FILE          also write the lightning-bench/1 JSON document to FILE\n"
+"  --format FMT         stdout format: table (default), json, gbench\n"
+"  --quick              small sizes for CI and tests: 10000 keys, 0.2 s, 0.05 s\n"
+"                       warm-up, 1 rep (explicit options win)\n"
+"  --sample-every N     latency sample period, a power of two (default 16)\n"
+"  --load-order ORDER   key (default) or random: order of the initial load\n"
+"  --distribution D     uniform|zipfian|scrambled-zipfian|latest|sequential for\n"
+"                       the YCSB and multiget workloads (default: their own)\n"
+"  --inject-slowdown P  lightning only: busy work of P%% of each op's measured\n"
+"                       cost (to check the regression framework)\n"
+"  --no-progress        no progress line even on a terminal\n"
+"  -h, --help           this text\n"
+"\n"
+"Exit: 0 ok, 1 some engine failed, 2 usage or run error.\n");
+}
+
+/* Unsigned integer with an optional k/m/g (x1000) suffix. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    uint64_t mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1000, end++;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1000000, end++;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1000000000, end++;
+    if (*end || (mul > 1 && v > UINT64_MAX / mul))
+        return -1;
+    *out = (uint64_t)v * mul;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s)
+        return -1;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v == v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_engines(const char *spec, const bench_engine **out, size_t *n)
+{
+    char buf[512];
+    if (strlen(spec) >= sizeof buf) {
+        cli_error("bench: --engines list too long");
+        return -1;
+    }
+    snprintf(buf, sizeof buf, "%s", spec);
+    *n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        const bench_engine *e = bench_engine_find(t);
+        if (!e) {
+            char known[256] = "";
+            for (const bench_engine *const *p = bench_engines(); *p; p++) {
+                strncat(known, (*p)->name, sizeof known - strlen(known) - 1);
+                if (p[1])
+                    strncat(known, ", ", sizeof known - strlen(known) - 1);
+            }
+            cli_error("bench: unknown engine '%s' (known: %s)", t, known);
+            return -1;
+        }
+        for (size_t i = 0; i < *n; i++)
+            if (out[i] == e) {
+                cli_error("bench: engine '%s' given twice", t);
+                return -1;
+            }
+        if (*n >= MAX_ENGINES) {
+            cli_error("bench: too many engines");
+            return -1;
+        }
+        out[(*n)++] = e;
+    }
+    if (*n == 0) {
+        cli_error("bench: --engines is empty");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_threads(const char *spec, bench_run_config *c)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", spec);
+    c->n_threads = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        uint64_t v;
+        if (parse_u64(t, &v) != 0 || v < 1 || v > 1024 ||
+            c->n_threads >= BENCH_MAX_THREAD_COUNTS) {
+            cli_error("bench: bad --threads '%s' (1-1024, at most %d counts)", spec,
+                      BENCH_MAX_THREAD_COUNTS);
+            return -1;
+        }
+        c->threads[c->n_threads++] = (int)v;
+    }
+    if (c->n_threads == 0) {
+        cli_error("bench: --threads is empty");
+        return -1;
+    }
+    return 0;
+}
+
+enum {
+    OPT_ENGINES = 256, OPT_WORKLOADS, OPT_LIST, OPT_KEYS, OPT_KEY_SIZE,
+    OPT_VALUE_SIZE, OPT_THREADS, OPT_DURATION, OPT_OPS, OPT_WARMUP,
+    OPT_WARMUP_OPS, OPT_REPS, OPT_SEED, OPT_SYNC, OPT_DIR, OPT_KEEP, OPT_JSON,
+    OPT_FORMAT, OPT_QUICK, OPT_SAMPLE, OPT_LOAD_ORDER, OPT_DIST, OPT_INJECT,
+    OPT_NO_PROGRESS
+};
+
+static const struct option long_opts[] = {
+    {"engines", required_argument, NULL, OPT_ENGINES},
+    {"workloads", required_argument, NULL, OPT_WORKLOADS},
+    {"list", no_argument, NULL, OPT_LIST},
+    {"keys", required_argument, NULL, OPT_KEYS},
+    {"key-size", required_argument, NULL, OPT_KEY_SIZE},
+    {"value-size", required_argument, NULL, OPT_VALUE_SIZE},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"ops", required_argument, NULL, OPT_OPS},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"warmup-ops", required_argument, NULL, OPT_WARMUP_OPS},
+    {"reps", required_argument, NULL, OPT_REPS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"sync", required_argument, NULL, OPT_SYNC},
+    {"dir", required_argument, NULL, OPT_DIR},
+    {"keep-data", no_argument, NULL, OPT_KEEP},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"quick", no_argument, NULL, OPT_QUICK},
+    {"sample-every", required_argument, NULL, OPT_SAMPLE},
+    {"load-order", required_argument, NULL, OPT_LOAD_ORDER},
+    {"distribution", required_argument, NULL, OPT_DIST},
+    {"inject-slowdown", required_argument, NULL, OPT_INJECT},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+enum { FMT_TABLE, FMT_JSON, FMT_GBENCH };
+
+int cli_bench_main(int argc, char **argv)
+{
+    bench_run_config cfg;
+    bench_run_config_init(&cfg);
+    const bench_engine *engines[MAX_ENGINES];
+    const bench_workload *workloads[MAX_WORKLOADS];
+    const char *engine_spec = "lightning,lmdb,rocksdb", *workload_spec = "read";
+    const char *json_path = NULL;
+    int format = FMT_TABLE, quick = 0, no_progress = 0;
+    int set_keys = 0, set_duration = 0, set_warmup = 0, set_reps = 0;
+    uint64_t u;
+    double d;
+    char err[256];
+
+    opterr = 0;
+    optind = 0; /* glibc: full re-initialisation, so repeated calls work */
+    for (;;) {
+        int o = getopt_long(argc, argv, "h", long_opts, NULL);
+        if (o == -1)
+            break;
+        switch (o) {
+        case 'h':
+            usage(stdout);
+            return 0;
+        case OPT_LIST:
+            return bench_write_workload_list(stdout) == 0 ? 0 : 2;
+        case OPT_ENGINES: engine_spec = optarg; break;
+        case OPT_WORKLOADS: workload_spec = optarg; break;
+        case OPT_KEYS:
+            if (parse_u64(optarg, &cfg.keys) != 0 || cfg.keys == 0)
+                goto bad_value;
+            set_keys = 1;
+            break;
+        case OPT_KEY_SIZE:
+            if (parse_u64(optarg, &u) != 0 || u < BENCH_KEY_MIN_SIZE || u > 4096)
+                goto bad_value;
+            cfg.key_size = (size_t)u;
+            break;
+        case OPT_VALUE_SIZE:
+            if (parse_u64(optarg, &u) != 0 || u < 1 || u > ((uint64_t)16 << 20))
+                goto bad_value;
+            cfg.value_size = (size_t)u;
+            break;
+        case OPT_THREADS:
+            if (parse_threads(optarg, &cfg) != 0)
+                return 2;
+            break;
+        case OPT_DURATION:
+            if (parse_double(optarg, &d) != 0 || !(d > 0))
+                goto bad_value;
+            cfg.duration_s = d;
+            set_duration = 1;
+            break;
+        case OPT_OPS:
+            if (parse_u64(optarg, &cfg.ops) != 0 || cfg.ops == 0)
+                goto bad_value;
+            break;
+        case OPT_WARMUP:
+            if (parse_double(optarg, &d) != 0 || d < 0)
+                goto bad_value;
+            cfg.warmup_s = d;
+            set_warmup = 1;
+            break;
+        case OPT_WARMUP_OPS:
+            if (parse_u64(optarg, &cfg.warmup_ops) != 0)
+                goto bad_value;
+            break;
+        case OPT_REPS:
+            if (parse_u64(optarg, &u) != 0 || u < 1 || u > 1000)
+                goto bad_value;
+            cfg.reps = (int)u;
+            set_reps = 1;
+            break;
+        case OPT_SEED:
+            if (parse_u64(optarg, &cfg.seed) != 0 || cfg.seed > (uint64_t)INT64_MAX)
+                goto bad_value;
+            break;
+        case OPT_SYNC:
+            if (bench_sync_parse(optarg, &cfg.sync_mode) != 0)
+                goto bad_value;
+            break;
+        case OPT_DIR: cfg.dir = optarg; break;
+        case OPT_KEEP: cfg.keep_data = true; break;
+        case OPT_JSON: json_path = optarg; break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "table") == 0)
+                format = FMT_TABLE;
+            else if (strcmp(optarg, "json") == 0)
+                format = FMT_JSON;
+            else if (strcmp(optarg, "gbench") == 0)
+                format = FMT_GBENCH;
+            else
+                goto bad_value;
+            break;
+        case OPT_QUICK: quick = 1; break;
+        case OPT_SAMPLE:
+            if (parse_u64(optarg, &u) != 0 || u < 1 || u > (1u << 20) || (u & (u - 1)))
+                goto bad_value;
+            cfg.sample_every = (unsigned)u;
+            break;
+        case OPT_LOAD_ORDER:
+            if (strcmp(optarg, "key") == 0 || strcmp(optarg, "seq") == 0)
+                cfg.load_order = BENCH_LOAD_SEQ;
+            else if (strcmp(optarg, "random") == 0)
+                cfg.load_order = BENCH_LOAD_RANDOM;
+            else
+                goto bad_value;
+            break;
+        case OPT_DIST: {
+            bench_dist_kind k;
+            if (bench_dist_parse(optarg, &k) != 0)
+                goto bad_value;
+            cfg.distribution = (int)k;
+            break;
+        }
+        case OPT_INJECT:
+            if (parse_double(optarg, &d) != 0 || d < 0 || d > 1000)
+                goto bad_value;
+            cfg.inject_slowdown_pct = d;
+            break;
+        case OPT_NO_PROGRESS: no_progress = 1; break;
+        case '?':
+        default:
+            if (optopt)
+                cli_error("bench: unknown or incomplete option '%s'",
+                          argv[optind - 1] ? argv[optind - 1] : "?");
+            else
+                cli_error("bench: unknown option '%s'",
+                          argv[optind - 1] ? argv[optind - 1] : "?");
+            fprintf(stderr, "Run 'lightning bench --help' for the options.\n");
+            return 2;
+        bad_value:
+            cli_error("bench: bad value '%s' for --%s", optarg ? optarg : "",
+                      long_opts[o - OPT_ENGINES].name);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        cli_error("bench: unexpected argument '%s'", argv[optind]);
+        return 2;
+    }
+    if (quick) {
+        if (!set_keys)
+            cfg.keys = 10000;
+        if (!set_duration)
+            cfg.duration_s = 0.2;
+        if (!set_warmup)
+            cfg.warmup_s = 0.05;
+        if (!set_reps)
+            cfg.reps = 1;
+    }
+    if (parse_engines(engine_spec, engines, &cfg.n_engines) != 0)
+        return 2;
+    int nw = bench_workloads_select(workload_spec, workloads, MAX_WORKLOADS, err,
+                                    sizeof err);
+    if (nw < 0) {
+        cli_error("bench: %s", err);
+        return 2;
+    }
+    cfg.engines = engines;
+    cfg.workloads = workloads;
+    cfg.n_workloads = (size_t)nw;
+    cfg.log = stderr;
+    cfg.progress = !no_progress && isatty(STDERR_FILENO);
+    if (bench_run_config_check(&cfg, err, sizeof err) != 0) {
+        cli_error("bench: %s", err);
+        return 2;
+    }
+
+    bench_report rep;
+    int rc = bench_run(&cfg, &rep);
+    if (rc == 2) {
+        cli_error("bench: the run could not start (see the notes above)");
+        bench_report_free(&rep);
+        return 2;
+    }
+    int out_rc = 0;
+    if (json_path) {
+        FILE *f = fopen(json_path, "w");
+        if (!f || bench_report_write_json(f, &rep, argc, argv) != 0) {
+            cli_error("bench: cannot write %s: %s", json_path, strerror(errno));
+            out_rc = 2;
+        }
+        if (f && fclose(f) != 0 && !out_rc) {
+            cli_error("bench: cannot write %s: %s", json_path, strerror(errno));
+            out_rc = 2;
+        }
+    }
+    int wrc;
+    switch (format) {
+    case FMT_JSON: wrc = bench_report_write_json(stdout, &rep, argc, argv); break;
+    case FMT_GBENCH: wrc = bench_report_write_gbench(stdout, &rep); break;
+    default: wrc = bench_report_write_table(stdout, &rep); break;
+    }
+    if (wrc != 0) {
+        cli_error("bench: cannot write results to stdout");
+        out_rc = 2;
+    }
+    bench_report_free(&rep);
+    return out_rc ? out_rc : rc;
+}
