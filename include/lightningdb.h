@@ -128,8 +128,9 @@ int ldb_delete(ldb *db, const void *k, size_t klen);
 int ldb_sync(ldb *db);
 /* Writes a checkpoint now (sorted index snapshot, installed atomically). */
 int ldb_checkpoint(ldb *db);
-/* Cleans now: relocates the live records of every segment holding dead
- * bytes and deletes the old files once no snapshot can read them. */
+/* Cleans now: relocates the live records of every segment more than 5%
+ * dead (except the newest two) and deletes the old files once no snapshot
+ * can read them. */
 int ldb_compact(ldb *db);
 
 /* Iteration in key order. An iterator opened on the database reads one

@@ -200,9 +200,22 @@ int ckpt_write(ldb *db)
         rc = LDB_OK; /* nothing new since the last one */
         goto out;
     }
-    /* Everything the checkpoint points at must survive a power loss. */
+    /* Everything the checkpoint points at must survive a power loss: the
+     * commits up to S, and every byte before P (the cleaner's relocated
+     * copies, and segments NONE mode rotated without a sync). */
     rc = commit_wait_durable(db, S);
     if (rc) goto out;
+    for (size_t i = 0; i < nsegs && segs[i].id <= pseg; i++) {
+        pthread_mutex_lock(&db->commit_mu);
+        log_segment *ls = log_segment_by_id(&db->log, segs[i].id);
+        int dirty = ls && atomic_load(&ls->dirty);
+        pthread_mutex_unlock(&db->commit_mu);
+        /* ls stays valid: segments are freed through the epoch we pin. */
+        if (dirty) {
+            rc = log_sync_segment(ls);
+            if (rc) goto out;
+        }
+    }
 
     snprintf(name, sizeof name, "ckpt-%020" PRIu64 ".ldbc", S);
     snprintf(path, sizeof path, "%s/%s", db->dir, name);

@@ -406,10 +406,12 @@ int db_value(ldb *db, const idx_entry *e, const idx_version *v, void *dst, size_
     r.key = p + REC_HDR;
     r.val = p + REC_HDR + r.klen;
     /* The record must be this key's (a wrong location is as bad as a flipped
-     * bit) and intact. */
-    if (db->opt.verify_checksums &&
-        (r.klen != e->klen || r.type != REC_PUT || r.vlen != v->vlen ||
-         memcmp(r.key, e->key, e->klen) != 0 || !rec_verify(&r))) {
+     * bit) and intact. The header checks cost nothing (same cache line) and
+     * keep a damaged length from ever steering a copy, so they run even
+     * with checksum verification off. */
+    if (r.klen != e->klen || r.type != REC_PUT || r.vlen != v->vlen || r.comp > REC_COMP_ZSTD ||
+        r.rawlen > LDB_MAX_VALUE || (r.comp == REC_COMP_NONE && r.rawlen != r.vlen) ||
+        (db->opt.verify_checksums && (memcmp(r.key, e->key, e->klen) != 0 || !rec_verify(&r)))) {
         /* Error path only: the segment table is the writer's, so borrow the
          * commit mutex to name the file and offset. */
         uint64_t off = 0;
@@ -464,7 +466,7 @@ int ldb_get(ldb *db, const void *k, size_t klen, void *buf, size_t cap, size_t *
         void *scratch;
         rc = db_value(db, e, v, buf, cap, &val, &len, &scratch);
         if (rc == LDB_OK) {
-            if (val != buf) memcpy(buf, val, len < cap ? len : cap);
+            if (val != buf && cap) memcpy(buf, val, len < cap ? len : cap);
             *vlen = len;
         }
         alloc_free(scratch);

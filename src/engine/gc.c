@@ -314,9 +314,9 @@ int gc_compact(ldb *db)
         int oldest = 0;
         uint64_t end = 0;
         pthread_mutex_lock(&db->commit_mu);
-        /* Anything holding dead bytes; below 1.0 by a hair so full segments
-         * are left alone. */
-        log_segment *v = gc_pick(db, 0.999, &oldest, &end);
+        /* Anything more than 5% dead: frame headers are not counted as
+         * live, so a fully live segment reads as ~97% live. */
+        log_segment *v = gc_pick(db, 0.95, &oldest, &end);
         pthread_mutex_unlock(&db->commit_mu);
         if (!v) break;
         rc = gc_clean(db, v, oldest, end, 1.0);

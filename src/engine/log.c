@@ -89,6 +89,18 @@ static int seg_map(log_segment *s, int writable)
     return LDB_OK;
 }
 
+/* Reopens an older, read-only mapped segment for writing (salvage, or a
+ * removed unfinished newest file, makes it the newest). */
+static int seg_map_writable(log_segment *s)
+{
+    if (s->writable) return LDB_OK;
+    io_munmap(s->base, s->size);
+    io_close(s->fd);
+    s->base = NULL;
+    s->fd = -1;
+    return seg_map(s, 1);
+}
+
 /* Creates, preallocates and maps segment `id` of at least `size` bytes. */
 static int seg_create(ldb_log *log, uint64_t id, uint64_t size, log_segment **out)
 {
@@ -193,23 +205,18 @@ int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
             goto fail;
         }
     }
+    /* The newest segment is the append target: if an unfinished newest
+     * file was just removed, its predecessor takes over and must be
+     * writable. */
+    if (!read_only && log->nsegs && !log->segs[log->nsegs - 1]->writable) {
+        rc = seg_map_writable(log->segs[log->nsegs - 1]);
+        if (rc) goto fail;
+    }
     return LDB_OK;
 fail:
     io_free_names(names, n);
     log_close(log);
     return rc;
-}
-
-/* Reopens an older, read-only mapped segment for writing (salvage makes it
- * the newest). */
-static int seg_map_writable(log_segment *s)
-{
-    if (s->writable) return LDB_OK;
-    io_munmap(s->base, s->size);
-    io_close(s->fd);
-    s->base = NULL;
-    s->fd = -1;
-    return seg_map(s, 1);
 }
 
 /* Highest offset + 1 of a non-zero byte in [from, s->size), or `from`. */
@@ -287,6 +294,21 @@ static uint64_t seg_find_end(const log_segment *s)
     return off;
 }
 
+/* Salvage when the very first segment is unreadable: all of them go. */
+static int log_set_aside_from_start(ldb_log *log)
+{
+    int rc = log->nsegs > 1 ? log_set_aside_after(log, 0) : LDB_OK;
+    if (rc) return rc;
+    log_segment *s = log->segs[0];
+    char to[4200];
+    snprintf(to, sizeof to, "%s.damaged", s->path);
+    int r = io_rename(s->path, to);
+    seg_close(s);
+    log->segs[0] = NULL;
+    log->nsegs = 0;
+    return r < 0 ? util_errno_to_rc(-r) : LDB_OK;
+}
+
 int log_replay(ldb_log *log, uint64_t start_seg, uint64_t start_off, log_frame_fn fn, void *arg)
 {
     char why[160];
@@ -310,8 +332,22 @@ int log_replay(ldb_log *log, uint64_t start_seg, uint64_t start_off, log_frame_f
                 s->end = REC_SEG_HDR;
                 break;
             }
-            util_set_error("corrupt log: %s has a bad segment header (offset 0)", s->path);
-            return LDB_CORRUPTION;
+            if (!log->salvage) {
+                util_set_error("corrupt log: %s has a bad segment header (offset 0)", s->path);
+                return LDB_CORRUPTION;
+            }
+            /* Salvage: this segment and everything after it are set aside. */
+            if (!log->read_only) {
+                rc = i ? log_set_aside_after(log, i - 1) : log_set_aside_from_start(log);
+                if (rc) return rc;
+                if (log->nsegs) {
+                    rc = seg_map_writable(log->segs[log->nsegs - 1]);
+                    if (rc) return rc;
+                }
+            } else {
+                log->nsegs = i;
+            }
+            goto done;
         }
         uint64_t off = REC_SEG_HDR;
         if (s->id == start_seg && start_off > REC_SEG_HDR && start_off <= s->size) off = start_off;
@@ -411,6 +447,7 @@ static int log_rotate(ldb_log *log, size_t need)
         /* Older segments are complete on disk before the newer one gets a
          * byte: after a power loss the log is a prefix of history. */
         int r = io_fdatasync(old->fd);
+        if (r == 0) atomic_store_explicit(&old->dirty, 0, memory_order_relaxed);
         if (r < 0) {
             util_set_error("fdatasync of %s failed: %s", old->path, strerror(-r));
             io_unlink(s->path);
@@ -446,13 +483,18 @@ int log_reserve(ldb_log *log, size_t size, uint8_t **dst, log_segment **seg)
 void log_advance(ldb_log *log, size_t size)
 {
     log->active->end += size;
+    if (!atomic_load_explicit(&log->active->dirty, memory_order_relaxed))
+        atomic_store_explicit(&log->active->dirty, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&log->file_bytes, size, memory_order_relaxed);
 }
 
 int log_sync_segment(log_segment *s)
 {
+    /* Cleared before the sync: an append racing with it sets it again. */
+    atomic_store_explicit(&s->dirty, 0, memory_order_relaxed);
     int rc = io_fdatasync(s->fd);
     if (rc < 0) {
+        atomic_store_explicit(&s->dirty, 1, memory_order_relaxed);
         util_set_error("fdatasync of %s failed: %s", s->path, strerror(-rc));
         return LDB_IO;
     }

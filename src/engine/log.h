@@ -47,6 +47,7 @@ typedef struct log_segment {
     uint64_t end;             /* bytes in use (frames end here) */
     int writable;             /* mapped for writing */
     _Atomic uint64_t live;    /* bytes of records the index points to */
+    _Atomic int dirty;        /* written since its last fdatasync */
     char path[];
 } log_segment;
 
