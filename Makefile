@@ -102,8 +102,9 @@ test-run: $(TEST_BIN) $(CLI)
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=address,undefined OPT=-O1 test-run
 
-# ThreadSanitizer runs the concurrency tests (those named *concurrency*, *txn*, *mvcc*).
-TSAN_TESTS = $(filter %concurrency %txn %mvcc %bank,$(TEST_BIN))
+# ThreadSanitizer runs the tests with concurrent threads (readers, writers, the
+# maintenance thread).
+TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance,$(TEST_BIN))
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 tsan-run
 tsan-run: $(TEST_BIN) $(CLI)

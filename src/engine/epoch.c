@@ -161,5 +161,4 @@ void epoch_report_get(epoch_mgr *m, epoch_report *r)
             if (b && (!r->oldest_begin_ns || b < r->oldest_begin_ns)) r->oldest_begin_ns = b;
         }
     if (r->oldest_snap == UINT64_MAX) r->oldest_snap = 0;
-    r->pending_free = m->n_items;
 }

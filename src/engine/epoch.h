@@ -129,8 +129,8 @@ typedef struct epoch_report {
     uint64_t oldest_snap;     /* oldest snapshot among those */
     uint64_t oldest_begin_ns; /* start of the oldest of those (0: none) */
     uint64_t gets;            /* sum of per-slot read counters */
-    uint64_t pending_free;    /* retired objects not yet freed */
 } epoch_report;
+/* Any thread; reads only the slots (not the writer's retire list). */
 void epoch_report_get(epoch_mgr *m, epoch_report *r);
 
 #endif /* LDB_EPOCH_H */
