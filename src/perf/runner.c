@@ -1,0 +1,297 @@
+/* perf/runner.c — bench processes, run and ABBA orders (see runner.h). */
+#include "perf/runner.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "perf/proc.h"
+
+void perf_side_free(perf_side *s)
+{
+    if (!s)
+        return;
+    perf_samples_free(&s->samples);
+    perf_bench_doc_free(&s->meta);
+    s->have_meta = 0;
+}
+
+/* A group: sections that can share one bench process. */
+typedef struct group {
+    char workloads[1024];
+    char names[512];   /* section names, for progress labels */
+    const char *engines;
+    long keys;
+    double duration;
+    long ops;
+    unsigned reps;
+    char args[1024];
+} group;
+
+static void group_key(const perf_suite *s, const perf_suite_bench *b, char *out, size_t cap)
+{
+    perf_fmt(out, cap, "%s|%ld|%.9g|%ld|%u|%s", perf_suite_engines(s, b), perf_suite_keys(s, b),
+             perf_suite_duration(s, b), perf_suite_ops(s, b), perf_suite_reps(s, b), b->args);
+}
+
+static int in_csv(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; (p = strstr(p, item)); p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static group *make_groups(const perf_suite *s, size_t *ng)
+{
+    group *g = calloc(s->nb ? s->nb : 1, sizeof *g);
+    char (*keys)[1400] = calloc(s->nb ? s->nb : 1, sizeof *keys);
+    size_t n = 0;
+    if (!g || !keys) {
+        free(g);
+        free(keys);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->nb; i++) {
+        const perf_suite_bench *b = &s->b[i];
+        char k[1400];
+        group_key(s, b, k, sizeof k);
+        size_t j;
+        for (j = 0; j < n; j++)
+            if (!strcmp(keys[j], k))
+                break;
+        if (j == n) {
+            memcpy(keys[n], k, sizeof k);
+            group *x = &g[n++];
+            x->engines = perf_suite_engines(s, b);
+            x->keys = perf_suite_keys(s, b);
+            x->duration = perf_suite_duration(s, b);
+            x->ops = perf_suite_ops(s, b);
+            x->reps = perf_suite_reps(s, b);
+            perf_fmt(x->args, sizeof x->args, "%s%s%s", s->args, s->args[0] ? " " : "", b->args);
+        }
+        group *x = &g[j];
+        if (!in_csv(x->workloads, b->workload)) {
+            size_t l = strlen(x->workloads);
+            perf_fmt(x->workloads + l, sizeof x->workloads - l, "%s%s", l ? "," : "", b->workload);
+        }
+        size_t l = strlen(x->names);
+        perf_fmt(x->names + l, sizeof x->names - l, "%s%s", l ? "," : "", b->name);
+    }
+    free(keys);
+    *ng = n;
+    return g;
+}
+
+size_t perf_runner_groups(const perf_suite *s)
+{
+    size_t n = 0;
+    group *g = make_groups(s, &n);
+    free(g);
+    return n;
+}
+
+size_t perf_runner_run_calls(const perf_suite *s, unsigned reps_override)
+{
+    size_t ng = 0, calls = 0;
+    group *g = make_groups(s, &ng);
+    unsigned procs = s->processes ? s->processes : 1;
+    for (size_t i = 0; g && i < ng; i++) {
+        unsigned reps = reps_override ? reps_override : g[i].reps;
+        calls += procs < reps ? procs : reps;
+    }
+    free(g);
+    return calls;
+}
+
+/* argv for one bench call; strings live in `store` (one buffer). */
+typedef struct argv_buf {
+    char *argv[96];
+    size_t argc;
+    char store[8192];
+    size_t used;
+} argv_buf;
+
+static int push(argv_buf *a, const char *s)
+{
+    size_t l = strlen(s) + 1;
+    if (a->argc + 1 >= sizeof a->argv / sizeof a->argv[0] || a->used + l > sizeof a->store)
+        return -1;
+    memcpy(a->store + a->used, s, l);
+    a->argv[a->argc++] = a->store + a->used;
+    a->argv[a->argc] = NULL;
+    a->used += l;
+    return 0;
+}
+
+static int build_argv(const perf_suite *s, const group *g, const perf_side *side,
+                      unsigned reps, uint64_t seed, const char *json, argv_buf *a)
+{
+    char num[64];
+    memset(a, 0, sizeof *a);
+    int bad = push(a, side->bin) || push(a, "bench") || push(a, "--engines") ||
+              push(a, g->engines) || push(a, "--workloads") || push(a, g->workloads);
+    snprintf(num, sizeof num, "%ld", g->keys);
+    bad = bad || push(a, "--keys") || push(a, num);
+    snprintf(num, sizeof num, "%u", reps);
+    bad = bad || push(a, "--reps") || push(a, num);
+    if (g->ops > 0) {
+        snprintf(num, sizeof num, "%ld", g->ops);
+        bad = bad || push(a, "--ops") || push(a, num);
+    } else if (g->duration > 0) {
+        snprintf(num, sizeof num, "%g", g->duration);
+        bad = bad || push(a, "--duration") || push(a, num);
+    }
+    snprintf(num, sizeof num, "%llu", (unsigned long long)seed);
+    bad = bad || push(a, "--seed") || push(a, num) || push(a, "--sync") || push(a, s->sync);
+    if (side->inject_pct > 0) {
+        snprintf(num, sizeof num, "%g", side->inject_pct);
+        bad = bad || push(a, "--inject-slowdown") || push(a, num);
+    }
+    /* Extra arguments from the suite file: split on whitespace, each word
+     * one argument; no shell ever sees them. */
+    char words[1024];
+    perf_strlcpy(words, g->args, sizeof words);
+    char *save = NULL;
+    for (char *w = strtok_r(words, " \t", &save); w && !bad; w = strtok_r(NULL, " \t", &save))
+        bad = push(a, w);
+    bad = bad || push(a, "--json") || push(a, json);
+    return bad ? -1 : 0;
+}
+
+static void args_json(const argv_buf *a, char *out, size_t cap)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < a->argc; i++)
+        json_array_append_new(arr, json_string(a->argv[i]));
+    char *t = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    perf_strlcpy(out, t ? t : "[]", cap);
+    free(t);
+    json_decref(arr);
+}
+
+static int call_no;
+
+/* One bench process for one side; its samples are appended with the next
+ * process index and repetitions following those already held. */
+static int one_call(const perf_suite *s, const group *g, perf_side *side, unsigned reps,
+                    const perf_runner_opts *o, perf_error *e)
+{
+    char json[4096], out[4096], err[4096], tmpenv[4200];
+    int n = ++call_no;
+    perf_fmt(json, sizeof json, "%s/bench-%d.json", o->scratch, n);
+    perf_fmt(out, sizeof out, "%s/bench-%d.out", o->scratch, n);
+    perf_fmt(err, sizeof err, "%s/bench-%d.err", o->scratch, n);
+    perf_fmt(tmpenv, sizeof tmpenv, "TMPDIR=%s", o->scratch);
+    uint64_t seed = s->seed + (uint64_t)o->seed_offset * (uint64_t)side->procs;
+    argv_buf a;
+    if (build_argv(s, g, side, reps, seed, json, &a))
+        return perf_seterr(e, "bench command line too long for [%s]", g->names);
+    char *env[] = {tmpenv, NULL};
+    double t0 = perf_now();
+    remove(json);
+    int rc = perf_proc_run(a.argv, NULL, env, out, err, e);
+    side->seconds += perf_now() - t0;
+    if (rc < 0)
+        return -1;
+    if (rc != 0) {
+        char tail[700];
+        perf_file_tail(err, 6, tail, sizeof tail);
+        return perf_seterr(e, "`%s bench --workloads %s` failed (exit %d)%s%s", side->bin,
+                           g->workloads, rc, tail[0] ? ":\n" : "", tail);
+    }
+    perf_bench_doc doc;
+    if (perf_results_parse_file(json, &doc, e))
+        return perf_preperr(e, "output of `%s bench --workloads %s`", side->bin, g->workloads);
+    int minrep = 0x7fffffff;
+    for (size_t i = 0; i < doc.samples.n; i++)
+        if (doc.samples.v[i].repetition < minrep)
+            minrep = doc.samples.v[i].repetition;
+    int base_rep = 0;
+    for (size_t i = 0; i < side->samples.n; i++)
+        if (side->samples.v[i].repetition + 1 > base_rep)
+            base_rep = side->samples.v[i].repetition + 1;
+    if (perf_samples_append(&side->samples, &doc.samples, side->procs, base_rep - minrep)) {
+        perf_bench_doc_free(&doc);
+        return perf_seterr(e, "out of memory");
+    }
+    if (!side->have_meta) {
+        perf_samples_free(&doc.samples);
+        side->meta = doc;
+        side->have_meta = 1;
+        args_json(&a, side->first_args, sizeof side->first_args);
+    } else {
+        perf_bench_doc_free(&doc);
+    }
+    side->procs++;
+    return 0;
+}
+
+static void label(char *out, size_t cap, const group *g, const perf_side *side,
+                  const char *extra)
+{
+    perf_fmt(out, cap, "%s (%s%s)", g->names, side->label ? side->label : "", extra);
+}
+
+int perf_run_suite(const perf_suite *s, perf_side *side, const perf_runner_opts *o,
+                   perf_error *e)
+{
+    size_t ng;
+    group *g = make_groups(s, &ng);
+    if (!g)
+        return perf_seterr(e, "out of memory");
+    int rc = -1;
+    unsigned procs = s->processes ? s->processes : 1;
+    for (size_t i = 0; i < ng; i++) {
+        unsigned reps = o->reps_override ? o->reps_override : g[i].reps;
+        unsigned p = procs < reps ? procs : reps;
+        /* Spread reps over p processes as evenly as possible. */
+        for (unsigned k = 0; k < p; k++) {
+            unsigned r = reps / p + (k < reps % p ? 1 : 0);
+            char lab[700], extra[64];
+            snprintf(extra, sizeof extra, "%sprocess %u/%u, %u reps", side->label ? ", " : "",
+                     k + 1, p, r);
+            label(lab, sizeof lab, &g[i], side, extra);
+            perf_progress_step(o->progress, lab);
+            if (one_call(s, &g[i], side, r, o, e))
+                goto out;
+            perf_progress_advance(o->progress);
+        }
+    }
+    rc = 0;
+out:
+    free(g);
+    return rc;
+}
+
+int perf_run_interleaved(const perf_suite *s, perf_side *a, perf_side *b, unsigned rounds,
+                         const perf_runner_opts *o, perf_error *e)
+{
+    size_t ng;
+    group *g = make_groups(s, &ng);
+    if (!g)
+        return perf_seterr(e, "out of memory");
+    int rc = -1;
+    for (unsigned r = 0; r < rounds; r++) {
+        for (size_t i = 0; i < ng; i++) {
+            /* ABBA: even rounds run A first, odd rounds B first. */
+            perf_side *order[2] = {r % 2 ? b : a, r % 2 ? a : b};
+            for (int k = 0; k < 2; k++) {
+                char lab[700], extra[64];
+                snprintf(extra, sizeof extra, ", round %u/%u", r + 1, rounds);
+                label(lab, sizeof lab, &g[i], order[k], extra);
+                perf_progress_step(o->progress, lab);
+                if (one_call(s, &g[i], order[k], 1, o, e))
+                    goto out;
+                perf_progress_advance(o->progress);
+            }
+        }
+    }
+    rc = 0;
+out:
+    free(g);
+    return rc;
+}
