@@ -29,6 +29,7 @@
 #include "bench/engine_lightning.h"
 #include "bench/engine_list.h"
 
+#include <errno.h>
 #include <lightningdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { LT_MAX_RETRIES = 64 };
 
@@ -455,6 +457,32 @@ int bench_lightning_get_raw(void *tctx, const void *k, size_t klen, void *buf,
     case LDB_INVALID: return BENCH_EINVAL; /* the expected rejection */
     default: return lt_fail("ldb_get", rc);
     }
+}
+
+static int manifest_path(const char *dir, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/MANIFEST", dir);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int bench_lightning_checkpoint_present(const char *dir)
+{
+    char path[4200];
+    return manifest_path(dir, path, sizeof path) == 0 && access(path, F_OK) == 0;
+}
+
+int bench_lightning_forget_checkpoint(const char *dir)
+{
+    char path[4200];
+    if (manifest_path(dir, path, sizeof path) != 0) {
+        bench_engine_set_error("lightning: directory name too long");
+        return BENCH_EFAIL;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        bench_engine_set_error("lightning: unlink %s: %s", path, strerror(errno));
+        return BENCH_EFAIL;
+    }
+    return BENCH_OK;
 }
 
 static int lt_drop_cache(void *hv)

@@ -37,6 +37,14 @@
  * Raw get: ldb_get with the caller's arguments, no adapter error message
  * formatting for a rejected argument, so the error-invalid workload
  * measures the engine's argument checking rather than our snprintf.
+ *
+ * Checkpoints (for the startup workloads): the engine opens from the
+ * checkpoint its MANIFEST names and replays only the log after it; with no
+ * MANIFEST it replays the whole log, as after a crash before any
+ * checkpoint. These two calls look at and remove the MANIFEST of a closed
+ * database directory (the file name is the engine's documented format,
+ * src/engine/checkpoint.c); checkpoint files it named become unreferenced
+ * and are left in place.
  */
 #ifndef BENCH_ENGINE_LIGHTNING_H
 #define BENCH_ENGINE_LIGHTNING_H
@@ -48,6 +56,13 @@
  * arguments (LDB_INVALID; no message recorded), or BENCH_EFAIL. */
 int bench_lightning_get_raw(void *tctx, const void *k, size_t klen, void *buf,
                             size_t cap, size_t *vlen);
+
+/* 1 when the closed database in dir has a checkpoint to open from. */
+int bench_lightning_checkpoint_present(const char *dir);
+/* Makes the next open of the closed database in dir replay the whole log:
+ * removes its MANIFEST. BENCH_OK (also when there was none) or
+ * BENCH_EFAIL with a message. */
+int bench_lightning_forget_checkpoint(const char *dir);
 
 /* The slowdown percentage the handle was opened with (0 = none). */
 double bench_lightning_slowdown_pct(void *h);

@@ -190,6 +190,9 @@ static json_t *params_json(const bench_report *rep, const bench_result *r)
         json_object_set_new(p, "sample_every", json_integer(c->sample_every));
     }
     json_object_set_new(p, "cold", json_boolean(w->cold || w->cold_open));
+    if (w->kind == BENCH_WK_STARTUP)
+        json_object_set_new(p, "checkpoint", r->checkpoint < 0 ? json_null()
+                                                               : json_boolean(r->checkpoint));
     json_object_set_new(p, "seed", u64_json(c->seed));
     json_object_set_new(p, "inject_slowdown_pct", json_real(r->slowdown_pct));
     if (r->slowdown_spin_ns > 0)

@@ -1195,6 +1195,7 @@ static bench_result *new_result(eng_run *e, const bench_workload *w,
     r->sync_mode = e->rc->cfg->sync_mode;
     r->threads = threads;
     r->repetition = rep;
+    r->checkpoint = -1;
     r->dist = (w->keys == BENCH_WKEYS_LOADED || w->keys == BENCH_WKEYS_ABSENT)
                   ? (int)bench_workload_dist(w, e->rc->cfg->distribution)
                   : -1;
@@ -1456,6 +1457,13 @@ static int startup_rep(eng_run *e, const bench_workload *w, int rep)
     eng_close(e, &e->shared, w->name);
     if (e->failed)
         return BENCH_EFAIL;
+    int lt = e->eng == e->rc->lightning;
+    if (lt && w->no_checkpoint &&
+        bench_lightning_forget_checkpoint(e->shared_dir) != BENCH_OK) {
+        eng_fail(e, w->name, bench_engine_error());
+        return BENCH_EFAIL;
+    }
+    int ckpt = lt ? bench_lightning_checkpoint_present(e->shared_dir) : -1;
     if (w->cold_open && bench_drop_dir_cache(e->shared_dir) != BENCH_OK) {
         eng_fail(e, w->name, bench_engine_error());
         return BENCH_EFAIL;
@@ -1480,6 +1488,7 @@ static int startup_rep(eng_run *e, const bench_workload *w, int rep)
         return BENCH_EFAIL;
     }
     set_throughput(r, 1, (double)(t1 - t0) * 1e-9);
+    r->checkpoint = ckpt;
     r->counters = cres;
     bench_result_add_metric(r, "open_s", r->seconds, "s", BENCH_BETTER_LOWER);
     snprintf(r->primary, sizeof r->primary, "open_s");

@@ -146,6 +146,8 @@ typedef struct bench_result {
     uint64_t rejected;        /* error-invalid: calls rejected as expected */
     uint64_t items;           /* keys visited by scans */
     int dist;                 /* effective distribution */
+    int checkpoint;           /* startup on lightning: 1 opened from a
+                                 checkpoint, 0 not; -1 not applicable */
     double slowdown_pct;      /* injected slowdown actually applied */
     double slowdown_spin_ns;  /* busy work added per operation */
     /* Figures beyond the fixed fields (never a copy of one of them):

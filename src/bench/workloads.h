@@ -86,6 +86,7 @@ typedef struct bench_workload {
     bool cold;            /* drop the engine's cache before each repetition;
                              no warm-up (it would warm the cache) */
     bool cold_open;       /* startup: evict the files before opening */
+    bool no_checkpoint;   /* startup: open without a checkpoint (lightning) */
     bool lightning_only;  /* skipped, with a note, on other engines */
     bool dist_override;   /* --distribution applies to this workload */
     bool in_seed;         /* member of the "seed" group */

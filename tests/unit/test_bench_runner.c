@@ -684,7 +684,8 @@ static void test_lightning_workloads(void **state)
     const bench_engine *e[] = {bench_engine_find("lightning"), bench_engine_find("null")};
     const bench_workload *w[] = {W("read-random"), W("write-random"), W("txn"),
                                  W("error-absent"), W("error-invalid"), W("scan-10"),
-                                 W("ycsb-d"), W("cache-cold"), W("startup-cold")};
+                                 W("ycsb-d"), W("cache-cold"), W("startup-cold"),
+                                 W("startup-replay"), W("startup")};
     bench_run_config c;
     cfg_small(&c, e, 2, w, sizeof w / sizeof w[0]);
     c.ops = 5000;
@@ -715,6 +716,16 @@ static void test_lightning_workloads(void **state)
     r = find_result(doc, "cache-cold", "lightning");
     assert_int_equal(ival(r, "notfound"), 0); /* the data survived drop_cache */
     assert_non_null(find_result(doc, "startup-cold", "lightning"));
+    /* startup: whether lightning opened from a checkpoint is recorded (2000
+     * keys are below its 16 MiB close-checkpoint threshold); replay never
+     * has one; other engines: not applicable */
+    r = find_result(doc, "startup", "lightning");
+    assert_true(json_is_boolean(json_object_get(json_object_get(r, "params"), "checkpoint")));
+    r = find_result(doc, "startup-replay", "lightning");
+    assert_true(json_is_false(json_object_get(json_object_get(r, "params"), "checkpoint")));
+    assert_null(find_result(doc, "startup-replay", "null"));
+    r = find_result(doc, "startup", "null");
+    assert_true(json_is_null(json_object_get(json_object_get(r, "params"), "checkpoint")));
     const char *cfgline = json_string_value(
         json_object_get(json_object_get(json_object_get(doc, "engines"), "lightning"), "config"));
     assert_non_null(strstr(cfgline, "sync_mode NONE"));
