@@ -197,7 +197,8 @@ static int commit_prepare(ldb *db, commit_op *ops, size_t n)
         op->skip = 0;
         op->created = 0;
         op->ver = NULL;
-        idx_entry *e = idx_find_w(&db->tree, op->key, op->klen);
+        idx_path path;
+        idx_entry *e = idx_find_wc(&db->tree, op->key, op->klen, &path);
         idx_version *h = e ? atomic_load_explicit(&e->head, memory_order_relaxed) : NULL;
         if (op->type == REC_DEL && (!h || h->vlen == IDX_TOMBSTONE)) {
             op->skip = 1; /* deleting an absent key changes nothing */
@@ -207,7 +208,7 @@ static int commit_prepare(ldb *db, commit_op *ops, size_t n)
         if (!e) {
             e = entry_new(db, op->key, op->klen);
             if (!e) return LDB_NOMEM;
-            int rc = idx_insert(&db->tree, e);
+            int rc = idx_insert_wc(&db->tree, &path, e);
             if (rc) {
                 ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + op->klen);
                 alloc_free(e);
@@ -500,7 +501,8 @@ void commit_stop_syncer(ldb *db)
  * recovery, so versions are rewritten in place and no chain is kept). */
 static int replay_record(ldb *db, const rec_view *r, uint64_t seq, log_segment *seg)
 {
-    idx_entry *e = idx_find_w(&db->tree, r->key, r->klen);
+    idx_path path;
+    idx_entry *e = idx_find_wc(&db->tree, r->key, r->klen, &path);
     idx_version *h = e ? atomic_load_explicit(&e->head, memory_order_relaxed) : NULL;
     if (h && h->seq > seq) return LDB_OK; /* a newer version is known */
     if (h && h->seq == seq) {
@@ -520,7 +522,7 @@ static int replay_record(ldb *db, const rec_view *r, uint64_t seq, log_segment *
          * lose to it. finish_recovery drops such entries. */
         e = entry_new(db, r->key, r->klen);
         if (!e) return LDB_NOMEM;
-        if (idx_insert(&db->tree, e)) {
+        if (idx_insert_wc(&db->tree, &path, e)) {
             ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + r->klen);
             alloc_free(e);
             return LDB_NOMEM;

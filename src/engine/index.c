@@ -347,12 +347,6 @@ size_t idx_leaf_le(idx_tree *t, const void *key, size_t kl, int exclusive,
 
 /* ---- writer paths ---------------------------------------------------- */
 
-typedef struct idx_path {
-    idx_node *node[IDX_MAX_DEPTH];
-    uint32_t idx[IDX_MAX_DEPTH]; /* child index taken at node[i] */
-    int depth;                   /* node[depth-1] is the leaf */
-} idx_path;
-
 static void descend_w(idx_tree *t, const uint8_t *k, size_t kl, idx_path *p)
 {
     idx_node *n = atomic_load_explicit(&t->root, memory_order_relaxed);
@@ -363,6 +357,7 @@ static void descend_w(idx_tree *t, const uint8_t *k, size_t kl, idx_path *p)
         p->idx[p->depth] = ci;
         p->depth++;
         n = atomic_load_explicit(&n->ptr[ci], memory_order_relaxed);
+        node_prefetch(n);
     }
     p->node[p->depth] = n;
     p->idx[p->depth] = 0;
@@ -511,14 +506,28 @@ static uint32_t split_point(uint32_t total, uint32_t pos, int leaf)
     return total / 2;
 }
 
+idx_entry *idx_find_wc(idx_tree *t, const void *key, size_t kl, idx_path *p)
+{
+    descend_w(t, key, kl, p);
+    idx_node *leaf = p->node[p->depth - 1];
+    bool eq;
+    uint32_t pos = node_lower_bound(leaf, 0, node_count(leaf), key, kl, &eq);
+    p->pos = pos;
+    return eq ? atomic_load_explicit(&leaf->ptr[pos], memory_order_relaxed) : NULL;
+}
+
 int idx_insert(idx_tree *t, idx_entry *e)
 {
     idx_path p;
-    descend_w(t, e->key, e->klen, &p);
+    if (idx_find_wc(t, e->key, e->klen, &p)) return LDB_INVALID;
+    return idx_insert_wc(t, &p, e);
+}
+
+int idx_insert_wc(idx_tree *t, idx_path *pp, idx_entry *e)
+{
+    idx_path p = *pp;
     idx_node *leaf = p.node[p.depth - 1];
-    bool eq;
-    uint32_t pos = node_lower_bound(leaf, 0, node_count(leaf), e->key, e->klen, &eq);
-    if (eq) return LDB_INVALID;
+    uint32_t pos = p.pos;
 
     if (node_count(leaf) < IDX_CAP) {
         write_lock(leaf);

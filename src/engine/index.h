@@ -102,6 +102,18 @@ idx_entry *idx_find_w(idx_tree *t, const void *k, size_t kl);
 /* Writer: links e (its key must be absent). LDB_OK or LDB_NOMEM with the
  * tree unchanged. */
 int idx_insert(idx_tree *t, idx_entry *e);
+
+/* Writer: one descent for "find, else insert". idx_find_wc records the
+ * path to the key's leaf position; idx_insert_wc links e there (e's key
+ * must be the one searched, and the tree must not have changed since). */
+typedef struct idx_path {
+    struct idx_node *node[IDX_MAX_DEPTH];
+    uint32_t idx[IDX_MAX_DEPTH]; /* child index taken at node[i] */
+    int depth;                   /* node[depth-1] is the leaf */
+    uint32_t pos;                /* position in the leaf */
+} idx_path;
+idx_entry *idx_find_wc(idx_tree *t, const void *k, size_t kl, idx_path *p);
+int idx_insert_wc(idx_tree *t, idx_path *p, idx_entry *e);
 /* Writer: unlinks e; emptied nodes are retired. The caller must have
  * reserved IDX_REMOVE_RETIRES epoch items first. LDB_OK or LDB_NOTFOUND. */
 #define IDX_REMOVE_RETIRES (2 * IDX_MAX_DEPTH + 4)

@@ -485,7 +485,10 @@ void log_advance(ldb_log *log, size_t size)
     log->active->end += size;
     if (!atomic_load_explicit(&log->active->dirty, memory_order_relaxed))
         atomic_store_explicit(&log->active->dirty, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&log->file_bytes, size, memory_order_relaxed);
+    /* Single writer: a plain add published atomically, no locked RMW. */
+    atomic_store_explicit(&log->file_bytes,
+                          atomic_load_explicit(&log->file_bytes, memory_order_relaxed) + size,
+                          memory_order_relaxed);
 }
 
 int log_sync_segment(log_segment *s)
