@@ -89,21 +89,27 @@ static void test_space_bounded(void **state)
             fill(v, VSZ, k, (uint64_t)round);
             assert_int_equal(ldb_put(db, key, strlen(key), v, VSZ), LDB_OK);
         }
-        /* Give the background cleaner its chance, as a real workload would. */
-        struct timespec ts = {0, 100000000L};
-        nanosleep(&ts, NULL);
+        /* The background cleaner brings disk use back within the target
+         * (plus the active segment and the one before it, which it never
+         * cleans) promptly after each burst; a loaded machine may delay it,
+         * so allow it up to 5 s rather than a fixed pause. */
         ldb_stats st;
         ldb_get_stats(db, &st);
         int nseg;
         uint64_t disk = disk_bytes(dir, &nseg);
-        double bound = o.space_amp_target * (double)st.live_bytes + 2.0 * SEG;
         if (disk > worst) worst = disk;
         if (st.space_amplification > worst_amp) worst_amp = st.space_amplification;
-        if (round >= 3) assert_true((double)disk <= bound);
+        double bound = o.space_amp_target * (double)st.live_bytes + 2.0 * SEG;
+        for (int wait = 0; wait < 250 && (double)disk > bound; wait++) {
+            struct timespec ts = {0, 20000000L};
+            nanosleep(&ts, NULL);
+            disk = disk_bytes(dir, &nseg);
+        }
+        assert_true((double)disk <= bound);
     }
     ldb_stats st;
     ldb_get_stats(db, &st);
-    fprintf(stderr, "# live %llu B, worst disk %llu B, worst amp %.2f, write amp %.2f, %llu segments cleaned\n",
+    fprintf(stderr, "# live %llu B, worst disk right after a burst %llu B (amp %.2f), write amp %.2f, %llu segments cleaned\n",
             (unsigned long long)st.live_bytes, (unsigned long long)worst, worst_amp,
             st.write_amplification, (unsigned long long)st.cleaned_segments);
     assert_true(st.cleaned_segments > 0);
