@@ -187,7 +187,7 @@ int ckpt_write(ldb *db)
     pthread_mutex_lock(&db->commit_mu);
     uint64_t S = db->last_seq;
     uint64_t pseg = db->log.active->id, poff = db->log.active->end;
-    uint64_t logbytes = atomic_load(&db->st_user_bytes) + atomic_load(&db->st_cleaner_bytes);
+    uint64_t logbytes = db_log_bytes(db);
     atomic_store_explicit(&slot->snap, S, memory_order_relaxed);
     atomic_store_explicit(&slot->epoch, atomic_load(&db->ep.global), memory_order_relaxed);
     UTIL_FENCE(memory_order_seq_cst);

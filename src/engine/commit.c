@@ -570,6 +570,7 @@ int commit_replay_frame(void *arg, const rec_frame *f, const uint8_t *frame, log
         db->recovery_records++;
     }
     if (!seqs && f->seq > db->last_seq) db->last_seq = f->seq;
+    db->replayed_bytes += f->total;
     return 0;
 }
 
@@ -586,6 +587,7 @@ int commit_reset_index(ldb *db)
     atomic_store(&db->st_old_versions, 0);
     db->last_seq = 0;
     db->recovery_records = 0;
+    db->replayed_bytes = 0;
     db->unresolved = 0;
     return idx_init(&db->tree, &db->ep);
 }

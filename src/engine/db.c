@@ -352,7 +352,7 @@ int ldb_close(ldb *db)
     if (writable && db->opt.checkpoint_on_close) {
         /* A checkpoint makes the next open fast; small tails replay fast
          * anyway, so only when the log grew noticeably. */
-        uint64_t written = atomic_load(&db->st_user_bytes) + atomic_load(&db->st_cleaner_bytes);
+        uint64_t written = db_log_bytes(db);
         if (written - atomic_load(&db->ckpt_log_bytes) >= DB_CLOSE_CHECKPOINT_BYTES)
             rc = ckpt_write(db);
     }

@@ -96,8 +96,20 @@ struct ldb {
     _Atomic uint64_t st_keys, st_live_bytes, st_user_bytes, st_old_versions;
     _Atomic uint64_t st_entry_bytes;
     uint64_t recovery_records;
+    uint64_t replayed_bytes;       /* log bytes the last open replayed: not
+                                      covered by any checkpoint */
     double recovery_seconds;
 };
+
+/* Log bytes written that a checkpoint could cover: the tail the last open
+ * replayed plus everything appended since. Checkpoint triggers compare it
+ * with its value at the last checkpoint, so short-lived processes also
+ * reach the next checkpoint. */
+static inline uint64_t db_log_bytes(ldb *db)
+{
+    return db->replayed_bytes + atomic_load_explicit(&db->st_user_bytes, memory_order_relaxed) +
+           atomic_load_explicit(&db->st_cleaner_bytes, memory_order_relaxed);
+}
 
 /* One operation of a commit. The caller fills type/key/val (keys within
  * one commit are distinct: write sets and batches deduplicate); commit_apply

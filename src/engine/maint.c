@@ -28,7 +28,7 @@ static void *maint_main(void *arg)
         if (db->maint_stop) break;
         pthread_mutex_unlock(&db->maint_mu);
         if (!atomic_load(&db->failed)) {
-            uint64_t written = atomic_load(&db->st_user_bytes) + atomic_load(&db->st_cleaner_bytes);
+            uint64_t written = db_log_bytes(db);
             if (ckpt_backoff > 0) {
                 ckpt_backoff--;
             } else if (db->opt.checkpoint_bytes &&
