@@ -157,7 +157,7 @@ static int write_manifest(ldb *db, const char *newest, const char *previous)
     int fd = io_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return util_errno_to_rc(-fd);
     ssize_t w = io_pwrite(fd, text, (size_t)n, 0);
-    int rc = w < 0 ? (int)w : io_fsync(fd);
+    int rc = w < 0 ? (int)w : io_fsync(fd, tmp);
     io_close(fd);
     if (rc == 0) rc = io_rename(tmp, path);
     if (rc == 0) rc = io_fsync_dir(db->dir);
@@ -209,10 +209,11 @@ int ckpt_write(ldb *db)
         pthread_mutex_lock(&db->commit_mu);
         log_segment *ls = log_segment_by_id(&db->log, segs[i].id);
         int dirty = ls && atomic_load(&ls->dirty);
+        uint64_t end = ls ? ls->end : 0;
         pthread_mutex_unlock(&db->commit_mu);
         /* ls stays valid: segments are freed through the epoch we pin. */
         if (dirty) {
-            rc = log_sync_segment(ls);
+            rc = log_sync_segment(ls, end);
             if (rc) goto out;
         }
     }
@@ -303,7 +304,7 @@ int ckpt_write(ldb *db)
         rc = util_errno_to_rc((int)-hw);
         goto out;
     }
-    int r = io_fsync(w.fd);
+    int r = io_fsync(w.fd, tmp);
     if (r == 0) r = io_rename(tmp, path);
     if (r < 0) {
         util_set_error("installing checkpoint %s failed: %s", path, strerror(-r));

@@ -429,8 +429,9 @@ int commit_wait_durable(ldb *db, uint64_t seq)
         pthread_mutex_lock(&db->commit_mu);
         log_segment *seg = db->log.active;
         uint64_t target = atomic_load_explicit(&db->appended, memory_order_acquire);
+        uint64_t end = seg ? seg->end : 0;
         pthread_mutex_unlock(&db->commit_mu);
-        int r = seg ? log_sync_segment(seg) : LDB_OK;
+        int r = seg ? log_sync_segment(seg, end) : LDB_OK;
         pthread_mutex_lock(&db->sync_mu);
         db->syncing = 0;
         if (r) {

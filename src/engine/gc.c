@@ -230,9 +230,10 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
     for (size_t i = 0; i < g->ntouched; i++) {
         pthread_mutex_lock(&db->commit_mu);
         log_segment *s = log_segment_by_id(&db->log, g->touched[i]);
+        uint64_t send = s ? s->end : 0;
         pthread_mutex_unlock(&db->commit_mu);
         if (s) {
-            rc = log_sync_segment(s);
+            rc = log_sync_segment(s, send);
             if (rc) goto out;
         }
     }

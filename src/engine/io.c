@@ -27,6 +27,21 @@ void io_set_fault_hook(io_fault_fn fn, void *arg)
     atomic_store(&io_hook, fn);
 }
 
+static _Atomic(io_durable_fn) io_durable;
+static void *io_durable_arg;
+
+void io_set_durable_hook(io_durable_fn fn, void *arg)
+{
+    io_durable_arg = arg;
+    atomic_store(&io_durable, fn);
+}
+
+static inline void io_note_durable(const char *path, uint64_t len)
+{
+    io_durable_fn fn = atomic_load_explicit(&io_durable, memory_order_relaxed);
+    if (LDB_UNLIKELY(fn != NULL) && path) fn(path, len, io_durable_arg);
+}
+
 static const char *const io_names[IO_OP_COUNT] = {
     "open", "read", "write", "sync", "rename", "truncate", "allocate",
     "mmap", "unlink", "mkdir", "lock", "readdir"};
@@ -95,32 +110,46 @@ ssize_t io_pwrite(int fd, const void *buf, size_t n, uint64_t off)
     return (ssize_t)done;
 }
 
-int io_fdatasync(int fd)
+int io_fdatasync(int fd, const char *path, uint64_t durable_len)
 {
-    int f = io_fault(IO_OP_SYNC, NULL);
+    int f = io_fault(IO_OP_SYNC, path);
     if (f < 0) return f;
+    /* No retry after a failure: the kernel may have dropped the dirty pages
+     * already, so a second fdatasync could succeed without the data (the
+     * lesson PostgreSQL learned in 2018). The caller must treat it as lost. */
     int r;
     do r = fdatasync(fd);
     while (r < 0 && errno == EINTR);
-    return r < 0 ? -errno : 0;
+    if (r < 0) return -errno;
+    io_note_durable(path, durable_len);
+    return 0;
 }
 
-int io_fsync(int fd)
+int io_fsync(int fd, const char *path)
 {
-    int f = io_fault(IO_OP_SYNC, NULL);
+    int f = io_fault(IO_OP_SYNC, path);
     if (f < 0) return f;
     int r;
     do r = fsync(fd);
     while (r < 0 && errno == EINTR);
-    return r < 0 ? -errno : 0;
+    if (r < 0) return -errno;
+    io_note_durable(path, UINT64_MAX);
+    return 0;
 }
 
 int io_fsync_dir(const char *dir)
 {
     int fd = io_open(dir, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0) return fd;
-    int r = io_fsync(fd);
+    int f = io_fault(IO_OP_SYNC, dir);
+    int r = f < 0 ? f : 0;
+    if (r == 0) {
+        do r = fsync(fd);
+        while (r < 0 && errno == EINTR);
+        r = r < 0 ? -errno : 0;
+    }
     io_close(fd);
+    if (r == 0) io_note_durable(dir, 0);
     return r;
 }
 

@@ -37,12 +37,21 @@ const char *io_op_name(io_op op);
 typedef int (*io_fault_fn)(io_op op, const char *path, void *arg);
 void io_set_fault_hook(io_fault_fn fn, void *arg);
 
+/* Test-only observer of durability, for power-loss simulation: called after
+ * each successful sync with the file's path and how many of its leading
+ * bytes are now known durable (a log segment: the end of its last frame;
+ * any other file: UINT64_MAX, all of it; a directory: 0, its entries). A
+ * simulated power loss keeps exactly what was reported. */
+typedef void (*io_durable_fn)(const char *path, uint64_t durable_len, void *arg);
+void io_set_durable_hook(io_durable_fn fn, void *arg);
+
 int io_open(const char *path, int flags, mode_t mode);
 int io_close(int fd);
 ssize_t io_pread(int fd, void *buf, size_t n, uint64_t off);
 ssize_t io_pwrite(int fd, const void *buf, size_t n, uint64_t off);
-int io_fdatasync(int fd);
-int io_fsync(int fd);
+/* path and durable_len feed the durability observer (see above). */
+int io_fdatasync(int fd, const char *path, uint64_t durable_len);
+int io_fsync(int fd, const char *path);
 int io_fsync_dir(const char *dir);
 int io_rename(const char *from, const char *to);
 int io_unlink(const char *path);

@@ -136,7 +136,7 @@ static int seg_create(ldb_log *log, uint64_t id, uint64_t size, log_segment **ou
     if (log->sync_mode != LDB_SYNC_NONE) {
         /* The directory entry must be durable before any commit in the
          * file is acknowledged as durable. */
-        rc = io_fdatasync(fd);
+        rc = io_fdatasync(fd, s->path, REC_SEG_HDR);
         if (rc == 0) rc = io_fsync_dir(log->dir);
         if (rc < 0) {
             rc = util_errno_to_rc(-rc);
@@ -259,7 +259,7 @@ static int seg_cut(ldb_log *log, log_segment *s, uint64_t off)
     s->end = off;
     if (log->read_only || dirty == off) return LDB_OK;
     memset(s->base + off, 0, dirty - off);
-    int rc = io_fdatasync(s->fd);
+    int rc = io_fdatasync(s->fd, s->path, off);
     return rc < 0 ? util_errno_to_rc(-rc) : LDB_OK;
 }
 
@@ -446,7 +446,7 @@ static int log_rotate(ldb_log *log, size_t need)
     if (log->sync_mode != LDB_SYNC_NONE) {
         /* Older segments are complete on disk before the newer one gets a
          * byte: after a power loss the log is a prefix of history. */
-        int r = io_fdatasync(old->fd);
+        int r = io_fdatasync(old->fd, old->path, old->end);
         if (r == 0) atomic_store_explicit(&old->dirty, 0, memory_order_relaxed);
         if (r < 0) {
             util_set_error("fdatasync of %s failed: %s", old->path, strerror(-r));
@@ -491,11 +491,11 @@ void log_advance(ldb_log *log, size_t size)
                           memory_order_relaxed);
 }
 
-int log_sync_segment(log_segment *s)
+int log_sync_segment(log_segment *s, uint64_t end)
 {
     /* Cleared before the sync: an append racing with it sets it again. */
     atomic_store_explicit(&s->dirty, 0, memory_order_relaxed);
-    int rc = io_fdatasync(s->fd);
+    int rc = io_fdatasync(s->fd, s->path, end);
     if (rc < 0) {
         atomic_store_explicit(&s->dirty, 1, memory_order_relaxed);
         util_set_error("fdatasync of %s failed: %s", s->path, strerror(-rc));

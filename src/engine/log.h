@@ -82,9 +82,9 @@ int log_replay(ldb_log *log, uint64_t start_seg, uint64_t start_off, log_frame_f
  * log_advance(). */
 int log_reserve(ldb_log *log, size_t size, uint8_t **dst, log_segment **seg);
 void log_advance(ldb_log *log, size_t size);
-/* fdatasync of one segment (the caller captured it as the active segment
- * under the commit mutex). */
-int log_sync_segment(log_segment *s);
+/* fdatasync of one segment; `end` is its end as captured under the commit
+ * mutex (everything before it is durable on success). */
+int log_sync_segment(log_segment *s, uint64_t end);
 log_segment *log_segment_by_id(ldb_log *log, uint64_t id);
 /* Unmaps and closes everything. */
 void log_close(ldb_log *log);
