@@ -346,6 +346,10 @@ json_t *bench_report_to_json(const bench_report *rep, int argc, char *const *arg
         json_t *e = json_object();
         json_object_set_new(e, "config", er->config[0] ? json_string(er->config)
                                                        : json_null());
+        json_t *all = json_array();
+        for (size_t k = 0; all && k < er->n_configs; k++)
+            json_array_append_new(all, json_string(er->configs[k]));
+        json_object_set_new(e, "configs", all ? all : json_null());
         json_object_set_new(e, "status", json_string(status_name(er->status)));
         json_object_set_new(e, "error", er->error[0] ? json_string(er->error)
                                                      : json_null());

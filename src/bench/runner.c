@@ -41,7 +41,8 @@
 #define POOL_BYTES ((size_t)1 << 20) /* random bytes values are sliced from */
 #define LOOP_CHUNK 64                /* ops between looks at `stop` */
 #define MAX_BATCH 64                 /* keys per txn / multi_get */
-#define SLOWDOWN_MIN_WARM_S 0.2      /* calibration needs a real warm-up */
+#define SLOWDOWN_MIN_WARM_S 0.02     /* calibration needs some warm-up; no
+                                        * more, so A/B runs stay alike */
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -1067,13 +1068,22 @@ static int eng_open(eng_run *e, const bench_engine_config *cfg, void **h,
         eng_fail(e, during, bench_engine_error());
         return rc;
     }
-    if (!e->er->config[0] && desc[0]) {
-        snprintf(e->er->config, sizeof e->er->config, "%s", desc);
-        if (e->rc->cfg->log) {
-            if (e->rc->cfg->progress)
-                fputs("\r\033[K", e->rc->cfg->log);
-            fprintf(e->rc->cfg->log, "engine %s: %s\n", e->eng->name, desc);
+    if (desc[0]) {
+        bench_engine_report *er = e->er;
+        int seen = 0;
+        for (size_t i = 0; i < er->n_configs; i++)
+            seen |= strcmp(er->configs[i], desc) == 0;
+        if (!seen && er->n_configs < sizeof er->configs / sizeof er->configs[0]) {
+            snprintf(er->configs[er->n_configs++], sizeof er->configs[0], "%s", desc);
+            if (e->rc->cfg->log) {
+                if (e->rc->cfg->progress)
+                    fputs("\r\033[K", e->rc->cfg->log);
+                fprintf(e->rc->cfg->log, "engine %s (%s): %s\n", e->eng->name, during,
+                        desc);
+            }
         }
+        if (!er->config[0] || cfg == &e->shared_cfg)
+            snprintf(er->config, sizeof er->config, "%s", desc);
     }
     return BENCH_OK;
 }
@@ -1554,7 +1564,7 @@ static int open_shared(eng_run *e)
     if (inserts)
         count = insert_space(c->keys) + (c->ops ? c->ops * (uint64_t)c->reps : 0);
     base_cfg(e, &e->shared_cfg, e->shared_dir, count, maxt);
-    if (eng_open(e, &e->shared_cfg, &e->shared, "open") != BENCH_OK)
+    if (eng_open(e, &e->shared_cfg, &e->shared, "data set open") != BENCH_OK)
         return BENCH_EFAIL;
     char err[512] = "";
     double secs = 0;

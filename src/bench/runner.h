@@ -168,7 +168,12 @@ const bench_metric *bench_result_metric(const bench_result *r,
 typedef struct bench_engine_report {
     const char *name;
     int status;               /* BENCH_ENGINE_* */
-    char config[1024];        /* the adapter's description */
+    char config[1024];        /* the adapter's description of the shared
+                                 data set's open (else of its first open) */
+    char configs[3][1024];    /* every distinct description seen (sizing
+                                 differs: fresh databases are sized for
+                                 the writes they may receive) */
+    size_t n_configs;
     char error[512];
     double load_seconds;      /* < 0 when no data set was loaded */
     uint64_t load_keys;
