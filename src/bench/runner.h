@@ -10,8 +10,11 @@
  * - Per engine, in cfg->engines order: the `memory` workload on databases
  *   of its own, then the fresh-database workloads (writes, txn), then the
  *   shared data set is loaded once (N keys, batches of 1000 per commit, in
- *   key order or a seeded random order) and synced, and the workloads that
- *   use it run read-only first, then overwriting, then inserting ones.
+ *   key order or a seeded random order), synced, and read once in key
+ *   order (an untimed warm pass that fills the engine's own caches and
+ *   checks that every key is there; repeated after the warm startup
+ *   workloads, which reopen the engine), and the workloads that use it
+ *   run read-only first, then overwriting, then inserting ones.
  *   Each repetition of a timed workload gets its own warm-up (except cold
  *   ones) and then its measured phase.
  * - Measurement: a phase's throughput is total ops over the wall time from

@@ -208,6 +208,7 @@ static json_int_t ival(json_t *o, const char *k)
 #define REC_MAX 4096
 static unsigned char rec_keys[REC_MAX][32];
 static size_t rec_n;
+static int rec_armed; /* set by a phase_begin hook: measured phases only */
 static int rec_dummy;
 
 static int rec_open(const bench_engine_config *cfg, void **h, char *desc, size_t cap)
@@ -222,7 +223,7 @@ static int rec_tinit(void *h, void **t) { *t = h; return BENCH_OK; }
 static void rec_tfini(void *h, void *t) { (void)h, (void)t; }
 static void rec_note(const void *k, size_t klen)
 {
-    if (rec_n < REC_MAX)
+    if (rec_armed && rec_n < REC_MAX)
         memcpy(rec_keys[rec_n++], k, klen < 32 ? klen : 32);
 }
 static int rec_put(void *t, const void *k, size_t kl, const void *v, size_t vl)
@@ -260,13 +261,26 @@ static const bench_engine rec_engine = {
     .scan = rec_scan, .txn_put = rec_txn, .multi_get = NULL, .drop_cache = rec_drop,
     .sync = rec_drop};
 
-/* An engine that fails its 5000th get, and one without the sync mode. */
+static void rec_arm(void *arg, const bench_phase_info *info)
+{
+    (void)arg, (void)info;
+    rec_armed = 1;
+}
+static void rec_disarm(void *arg, const bench_phase_info *info, bench_result *r)
+{
+    (void)arg, (void)info, (void)r;
+    rec_armed = 0;
+}
+static const bench_run_hooks rec_hooks = {rec_arm, rec_disarm, NULL};
+
+/* An engine that fails its 7000th get (after the warm pass over 2000 keys
+ * and read-random's 4000), and one without the sync mode. */
 static atomic_int fail_calls;
 static int fail_get(void *t, const void *k, size_t kl, void *b, size_t c, size_t *vl)
 {
     (void)t, (void)k, (void)kl, (void)b, (void)c;
     *vl = 0;
-    if (atomic_fetch_add(&fail_calls, 1) == 5000) {
+    if (atomic_fetch_add(&fail_calls, 1) == 7000) {
         bench_engine_set_error("failing: injected failure");
         return BENCH_EFAIL;
     }
@@ -275,6 +289,19 @@ static int fail_get(void *t, const void *k, size_t kl, void *b, size_t c, size_t
 static const bench_engine fail_engine = {
     .name = "failing", .open = rec_open, .close = rec_close, .thread_init = rec_tinit,
     .thread_fini = rec_tfini, .put = rec_put, .get = fail_get, .del = rec_del,
+    .scan = rec_scan, .txn_put = rec_txn, .multi_get = NULL, .drop_cache = rec_drop,
+    .sync = rec_drop};
+
+/* An engine that lost one loaded key: the warm pass must fail it. */
+static int lossy_get(void *t, const void *k, size_t kl, void *b, size_t c, size_t *vl)
+{
+    (void)t, (void)kl, (void)b, (void)c;
+    *vl = 0;
+    return bench_key_parse(k) == 7 ? BENCH_NOTFOUND : BENCH_OK;
+}
+static const bench_engine lossy_engine = {
+    .name = "lossy", .open = rec_open, .close = rec_close, .thread_init = rec_tinit,
+    .thread_fini = rec_tfini, .put = rec_put, .get = lossy_get, .del = rec_del,
     .scan = rec_scan, .txn_put = rec_txn, .multi_get = NULL, .drop_cache = rec_drop,
     .sync = rec_drop};
 
@@ -440,7 +467,8 @@ static void test_engine_sees_sequence(void **state)
     cfg_small(&c, e, 1, w, 1);
     c.keys = 50000;
     c.ops = 3000;
-    c.warmup_ops = 0; /* so that only the measured phase is recorded */
+    c.warmup_ops = 0;
+    c.hooks = &rec_hooks; /* only the measured phase is recorded */
     bench_report rep;
     rec_n = 0;
     assert_int_equal(bench_run(&c, &rep), 0);
@@ -639,7 +667,7 @@ static void test_engine_failure_and_unsupported(void **state)
     bench_run_config c;
     cfg_small(&c, e, 3, w, 2);
     c.warmup_ops = 0;
-    c.ops = 4000; /* read-random passes (4000 gets), read-seq hits get #5000 */
+    c.ops = 4000; /* warm pass 2000 + read-random 4000 pass, read-seq hits #7000 */
     atomic_store(&fail_calls, 0);
     bench_report rep;
     int rc;
@@ -659,6 +687,15 @@ static void test_engine_failure_and_unsupported(void **state)
     /* the engines after it still ran */
     assert_non_null(find_result(doc, "read-seq", "null"));
     json_decref(doc);
+    bench_report_free(&rep);
+
+    /* a lost key is caught before anything is measured */
+    const bench_engine *e3[] = {&lossy_engine};
+    cfg_small(&c, e3, 1, w, 1);
+    assert_int_equal(bench_run(&c, &rep), 1);
+    assert_int_equal(rep.n_results, 0);
+    assert_int_equal(rep.engines[0].status, BENCH_ENGINE_FAILED);
+    assert_non_null(strstr(rep.engines[0].error, "1 of the 2000 loaded keys were not found"));
     bench_report_free(&rep);
 
     /* only the unsupported one: not a failure */
