@@ -102,6 +102,10 @@ typedef struct ldb_options {
      * recorded per record. */
     int compression;            /* LDB_COMPRESSION_* (default NONE) */
     uint32_t compression_min;   /* default 256 */
+    /* Point-lookup accelerator: a hash table from key to index entry beside
+     * the ordered index, so a get costs ~2 cache misses instead of a tree
+     * descent (~16 bytes per key). Off: gets descend the B+tree. */
+    int hash_accelerator;       /* default 1 */
 } ldb_options;
 
 enum { LDB_COMPRESSION_NONE = 0, LDB_COMPRESSION_LZ4 = 1, LDB_COMPRESSION_ZSTD = 2 };
@@ -190,7 +194,8 @@ typedef struct ldb_stats {
     uint64_t file_bytes;         /* bytes of log written (all segments) */
     uint64_t live_bytes;         /* bytes of the records the index points to */
     uint64_t user_bytes;         /* bytes of log appended for user commits */
-    uint64_t index_bytes;        /* memory held by the index */
+    uint64_t index_bytes;        /* memory held by the ordered index */
+    uint64_t hash_bytes;         /* memory held by the lookup accelerator */
     uint64_t active_snapshots;   /* open transactions and iterators */
     double oldest_snapshot_age_s;/* age of the oldest open snapshot */
     uint64_t oldest_snapshot_seq;

@@ -399,11 +399,8 @@ static int load_entry(ldb *db, const uint8_t *p, uint16_t klen, uint64_t *unreso
     uint32_t slen = util_get_u32(p + 4), segid = util_get_u32(p + 8), off = util_get_u32(p + 12);
     uint64_t seq = util_get_u64(p + 16);
     const uint8_t *key = p + CK_ENTRY_FIXED;
-    idx_entry *e = alloc_malloc(sizeof(idx_entry) + klen);
+    idx_entry *e = commit_entry_new(db, key, klen);
     if (!e) return LDB_NOMEM;
-    memset(e, 0, sizeof *e);
-    e->klen = klen;
-    memcpy(e->key, key, klen);
     log_segment *s = log_segment_by_id(&db->log, segid);
     idx_version *v = &e->first;
     v->seq = seq;
@@ -420,10 +417,9 @@ static int load_entry(ldb *db, const uint8_t *p, uint16_t klen, uint64_t *unreso
     atomic_store_explicit(&e->head, v, memory_order_relaxed);
     int rc = idx_insert(&db->tree, e);
     if (rc) {
-        alloc_free(e);
+        commit_free_entry(e, db);
         return rc == LDB_INVALID ? LDB_CORRUPTION : rc;
     }
-    atomic_fetch_add_explicit(&db->st_entry_bytes, sizeof(idx_entry) + klen, memory_order_relaxed);
     atomic_fetch_add_explicit(&db->st_keys, 1, memory_order_relaxed);
     return LDB_OK;
 }

@@ -51,9 +51,11 @@ void commit_live_add(ldb *db, log_segment *s, const idx_version *v, uint16_t kle
     ctr_add(&db->st_live_bytes, b);
 }
 
-static idx_entry *entry_new(ldb *db, const uint8_t *k, uint16_t kl)
+idx_entry *commit_entry_new(ldb *db, const uint8_t *k, uint16_t kl)
 {
-    idx_entry *e = alloc_malloc(sizeof(idx_entry) + kl);
+    /* Cache-line aligned: with a key of up to 16 bytes the entry, its first
+     * version and its key are one line, one miss on the read path. */
+    idx_entry *e = alloc_aligned(64, (sizeof(idx_entry) + kl + 63) & ~(size_t)63);
     if (!e) return NULL;
     memset(e, 0, sizeof *e);
     e->klen = kl;
@@ -129,6 +131,7 @@ static int tomb_push(ldb *db, idx_entry *e)
 static void entry_drop(ldb *db, idx_entry *e)
 {
     if (idx_remove(&db->tree, e) != LDB_OK) return;
+    if (db->use_hash) hash_remove_w(&db->hash, e, hash_key(&db->hash, e->key, e->klen));
     idx_version *v = atomic_load_explicit(&e->head, memory_order_relaxed);
     int head = 1;
     while (v) {
@@ -178,6 +181,9 @@ static void commit_undo(ldb *db, commit_op *ops, size_t n)
         if (op->created && op->entry) {
             if (epoch_reserve(&db->ep, IDX_REMOVE_RETIRES + 1) == LDB_OK &&
                 idx_remove(&db->tree, op->entry) == LDB_OK) {
+                if (db->use_hash)
+                    hash_remove_w(&db->hash, op->entry,
+                                  hash_key(&db->hash, op->entry->key, op->entry->klen));
                 ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + op->entry->klen);
                 epoch_retire(&db->ep, op->entry, entry_release);
             }
@@ -198,7 +204,15 @@ static int commit_prepare(ldb *db, commit_op *ops, size_t n)
         op->created = 0;
         op->ver = NULL;
         idx_path path;
-        idx_entry *e = idx_find_wc(&db->tree, op->key, op->klen, &path);
+        uint64_t hv = 0;
+        idx_entry *e;
+        if (db->use_hash) {
+            /* Existing keys (overwrites) never touch the tree. */
+            hv = hash_key(&db->hash, op->key, op->klen);
+            e = hash_find(&db->hash, op->key, op->klen, hv);
+        } else {
+            e = idx_find_wc(&db->tree, op->key, op->klen, &path);
+        }
         idx_version *h = e ? atomic_load_explicit(&e->head, memory_order_relaxed) : NULL;
         if (op->type == REC_DEL && (!h || h->vlen == IDX_TOMBSTONE)) {
             op->skip = 1; /* deleting an absent key changes nothing */
@@ -206,9 +220,14 @@ static int commit_prepare(ldb *db, commit_op *ops, size_t n)
             continue;
         }
         if (!e) {
-            e = entry_new(db, op->key, op->klen);
+            e = commit_entry_new(db, op->key, op->klen);
             if (!e) return LDB_NOMEM;
+            if (db->use_hash) idx_find_wc(&db->tree, op->key, op->klen, &path);
             int rc = idx_insert_wc(&db->tree, &path, e);
+            if (rc == LDB_OK && db->use_hash) {
+                rc = hash_insert_w(&db->hash, e, hv);
+                if (rc) idx_remove(&db->tree, e); /* a fresh leaf slot: retires nothing */
+            }
             if (rc) {
                 ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + op->klen);
                 alloc_free(e);
@@ -238,6 +257,7 @@ static void install(ldb *db, commit_op *op, uint64_t seq, const uint8_t *rec, lo
     v->vlen = op->type == REC_DEL ? IDX_TOMBSTONE : op->slen;
     atomic_store_explicit(&v->older, old, memory_order_relaxed);
     atomic_store_explicit(&e->head, v, memory_order_release);
+    if (db->use_hash) hash_set_hint_w(&db->hash, e, hash_key(&db->hash, e->key, e->klen), rec);
     commit_live_add(db, seg, v, e->klen);
     int was_live = old && old->vlen != IDX_TOMBSTONE;
     if (old) {
@@ -521,7 +541,7 @@ static int replay_record(ldb *db, const rec_view *r, uint64_t seq, log_segment *
          * the log is not in sequence order (the cleaner moves records
          * forward), so an older put of this key may still come and must
          * lose to it. finish_recovery drops such entries. */
-        e = entry_new(db, r->key, r->klen);
+        e = commit_entry_new(db, r->key, r->klen);
         if (!e) return LDB_NOMEM;
         if (idx_insert_wc(&db->tree, &path, e)) {
             ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + r->klen);
@@ -579,6 +599,8 @@ int commit_reset_index(ldb *db)
 {
     for (size_t i = 0; i < db->ntombs; i++) db->tombs[i]->flags &= (uint16_t)~IDX_F_TOMB_PENDING;
     db->ntombs = 0;
+    if (db->use_hash) hash_clear_w(&db->hash);
+    db->use_hash = 0;
     idx_destroy(&db->tree, commit_free_entry, db);
     epoch_reclaim(&db->ep);
     for (size_t i = 0; i < db->log.nsegs; i++) atomic_store(&db->log.segs[i]->live, 0);
@@ -593,12 +615,39 @@ int commit_reset_index(ldb *db)
     return idx_init(&db->tree, &db->ep);
 }
 
-void commit_finish_recovery(ldb *db)
+/* Builds the accelerator from the recovered index (bulk, one pass). */
+static int build_hash(ldb *db)
+{
+    int rc = hash_reserve_w(&db->hash, atomic_load(&db->st_keys) + 1024);
+    if (rc) return rc;
+    idx_entry *buf[IDX_CAP];
+    const idx_key *fence = NULL;
+    const uint8_t *from = NULL;
+    size_t from_len = 0;
+    for (;;) {
+        size_t n = idx_leaf_ge(&db->tree, from, from_len, 0, buf, &fence);
+        for (size_t i = 0; i < n; i++) {
+            rc = hash_insert_w(&db->hash, buf[i], hash_key(&db->hash, buf[i]->key, buf[i]->klen));
+            if (rc) return rc;
+        }
+        if (!fence) return LDB_OK;
+        from = fence->bytes;
+        from_len = fence->len;
+    }
+}
+
+int commit_finish_recovery(ldb *db)
 {
     tombs_collect(db, UINT64_MAX);
+    if (db->opt.hash_accelerator) {
+        int rc = build_hash(db);
+        if (rc) return rc;
+        db->use_hash = 1;
+    }
     epoch_reclaim(&db->ep);
     atomic_store(&db->committed, db->last_seq);
     atomic_store(&db->appended, db->last_seq);
     db->durable = db->last_seq;
     db->oldest_cache = db->last_seq;
+    return LDB_OK;
 }

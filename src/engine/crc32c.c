@@ -22,7 +22,9 @@
 static uint32_t crc_table[8][256];
 static uint32_t crc_long_shift[4][256];
 static uint32_t crc_short_shift[4][256];
-static int crc_hw;
+/* x^(8n-32) mod P for the carry-less-multiply shift (see crc_shift_clmul). */
+static uint32_t crc_long_k, crc_short_k;
+static int crc_hw, crc_clmul;
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 /* Multiply a 32x32 GF(2) matrix (columns) by a vector. */
@@ -76,6 +78,15 @@ static void crc_zeros_operator(uint32_t *op, size_t len)
     memcpy(op, result, sizeof result);
 }
 
+/* x^(8 len - 32) mod P, reflected: the constant that makes one carry-less
+ * multiply plus one crc32 instruction shift a CRC over len zero bytes. */
+static uint32_t crc_clmul_constant(size_t len)
+{
+    uint32_t op[32];
+    crc_zeros_operator(op, len - 4);
+    return gf2_times(op, 0x80000000u); /* 0x80000000 is "1" reflected */
+}
+
 static void crc_shift_tables(uint32_t tab[4][256], size_t len)
 {
     uint32_t op[32];
@@ -110,9 +121,12 @@ static void crc_init_once(void)
     }
     crc_shift_tables(crc_long_shift, CRC_LONG);
     crc_shift_tables(crc_short_shift, CRC_SHORT);
+    crc_long_k = crc_clmul_constant(CRC_LONG);
+    crc_short_k = crc_clmul_constant(CRC_SHORT);
 #if defined(__x86_64__)
     __builtin_cpu_init();
     crc_hw = __builtin_cpu_supports("sse4.2");
+    crc_clmul = crc_hw && __builtin_cpu_supports("pclmul");
 #endif
 }
 
@@ -150,8 +164,21 @@ uint32_t crc32c_extend_sw(uint32_t crc, const void *buf, size_t n)
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
+#include <wmmintrin.h>
 
-__attribute__((target("sse4.2")))
+/* Shifts a raw CRC register over the zero bytes that k stands for. Why not
+ * the byte tables: they are 4 KiB per length, and a read path that touches
+ * random memory evicts them, so each combine paid up to 8 cache misses
+ * (measured: 1 KiB checksums of random records cost ~900 ns instead of
+ * ~100). This needs no memory at all. */
+__attribute__((target("sse4.2,pclmul")))
+static inline uint32_t crc_shift_clmul(uint32_t crc, uint32_t k)
+{
+    __m128i p = _mm_clmulepi64_si128(_mm_set_epi64x(0, crc), _mm_set_epi64x(0, k), 0);
+    return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(p) << 1);
+}
+
+__attribute__((target("sse4.2,pclmul")))
 static uint32_t crc32c_extend_hw(uint32_t crc, const void *buf, size_t n)
 {
     const uint8_t *p = buf;
@@ -173,8 +200,13 @@ static uint32_t crc32c_extend_hw(uint32_t crc, const void *buf, size_t n)
             c2 = _mm_crc32_u64(c2, c);
             p += 8;
         } while (p < end);
-        c0 = crc_shift(crc_long_shift, (uint32_t)c0) ^ (uint32_t)c1;
-        c0 = crc_shift(crc_long_shift, (uint32_t)c0) ^ (uint32_t)c2;
+        if (crc_clmul) {
+            c0 = crc_shift_clmul((uint32_t)c0, crc_long_k) ^ (uint32_t)c1;
+            c0 = crc_shift_clmul((uint32_t)c0, crc_long_k) ^ (uint32_t)c2;
+        } else {
+            c0 = crc_shift(crc_long_shift, (uint32_t)c0) ^ (uint32_t)c1;
+            c0 = crc_shift(crc_long_shift, (uint32_t)c0) ^ (uint32_t)c2;
+        }
         p += 2 * CRC_LONG;
         n -= 3 * CRC_LONG;
     }
@@ -191,8 +223,13 @@ static uint32_t crc32c_extend_hw(uint32_t crc, const void *buf, size_t n)
             c2 = _mm_crc32_u64(c2, c);
             p += 8;
         } while (p < end);
-        c0 = crc_shift(crc_short_shift, (uint32_t)c0) ^ (uint32_t)c1;
-        c0 = crc_shift(crc_short_shift, (uint32_t)c0) ^ (uint32_t)c2;
+        if (crc_clmul) {
+            c0 = crc_shift_clmul((uint32_t)c0, crc_short_k) ^ (uint32_t)c1;
+            c0 = crc_shift_clmul((uint32_t)c0, crc_short_k) ^ (uint32_t)c2;
+        } else {
+            c0 = crc_shift(crc_short_shift, (uint32_t)c0) ^ (uint32_t)c1;
+            c0 = crc_shift(crc_short_shift, (uint32_t)c0) ^ (uint32_t)c2;
+        }
         p += 2 * CRC_SHORT;
         n -= 3 * CRC_SHORT;
     }

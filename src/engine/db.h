@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "engine/epoch.h"
+#include "engine/hash.h"
 #include "engine/index.h"
 #include "engine/log.h"
 #include "engine/record.h"
@@ -49,6 +50,8 @@ struct ldb {
 
     ldb_log log;
     idx_tree tree;
+    hash_index hash;
+    int use_hash;                  /* accelerator built and maintained */
     epoch_mgr ep;
 
     pthread_mutex_t commit_mu;
@@ -148,8 +151,9 @@ void commit_stop_syncer(ldb *db);
 /* Replay of one frame during open. */
 int commit_replay_frame(void *db, const rec_frame *f, const uint8_t *frame,
                         log_segment *seg);
-/* After replay: drops tombstoned keys (no snapshot exists yet). */
-void commit_finish_recovery(ldb *db);
+/* After replay: drops tombstoned keys (no snapshot exists yet) and builds
+ * the lookup accelerator. */
+int commit_finish_recovery(ldb *db);
 /* Empties the index and the counters derived from it (a checkpoint that
  * failed to load half-way is discarded this way). Open only. */
 int commit_reset_index(ldb *db);
@@ -160,6 +164,8 @@ void commit_free_entry(idx_entry *e, void *db);
 /* Live-byte accounting of a version's record (commit mutex held). */
 void commit_live_add(ldb *db, log_segment *s, const idx_version *v, uint16_t klen);
 void commit_live_sub(ldb *db, const idx_version *v, uint16_t klen);
+/* A new index entry for key k (no versions yet), counted in the stats. */
+idx_entry *commit_entry_new(ldb *db, const uint8_t *k, uint16_t kl);
 /* Epoch free function for versions. */
 void commit_version_free(void *v);
 
@@ -168,6 +174,15 @@ static inline void db_ctr_add(_Atomic uint64_t *c, uint64_t d)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
                           memory_order_relaxed);
+}
+
+/* The entry for a key: through the accelerator when it is on, else by a
+ * tree descent. Readers must be in a read section; the writer may call it
+ * under the commit mutex. */
+static inline idx_entry *db_find(ldb *db, const void *k, size_t kl)
+{
+    if (db->use_hash) return hash_find(&db->hash, k, kl, hash_key(&db->hash, k, kl));
+    return idx_find(&db->tree, k, kl);
 }
 
 /* The version of e visible at snapshot snap (NULL when none). */

@@ -81,7 +81,7 @@ static int gc_flush(gc_run *g)
     for (size_t i = 0; i < g->ncands; i++) {
         rec_view r;
         rec_parse(g->cands[i].rec, REC_MAX_FRAME, &r);
-        idx_entry *e = idx_find_w(&db->tree, r.key, r.klen);
+        idx_entry *e = db_find(db, r.key, r.klen);
         idx_version *hit = NULL;
         if (e) {
             commit_prune(db, e, oldest);
@@ -155,6 +155,7 @@ static int gc_flush(gc_run *g)
         idx_version *h = atomic_load_explicit(&e->head, memory_order_relaxed);
         if (h == v) {
             atomic_store_explicit(&e->head, nv, memory_order_release);
+            if (db->use_hash) hash_set_hint_w(&db->hash, e, hash_key(&db->hash, e->key, e->klen), nrec);
         } else {
             idx_version *pv = h;
             while (atomic_load_explicit(&pv->older, memory_order_relaxed) != v)

@@ -97,7 +97,7 @@ int ldb_txn_get(ldb_txn *t, const void *k, size_t klen, const void **v, size_t *
     }
     rc = txn_note_range(t, k, klen, 0, k, klen, 0);
     if (rc) return rc;
-    idx_entry *e = idx_find(&t->db->tree, k, klen);
+    idx_entry *e = db_find(t->db, k, klen);
     idx_version *ver = e ? db_visible(e, t->snap) : NULL;
     if (!ver || ver->vlen == IDX_TOMBSTONE) return LDB_NOTFOUND;
     void *scratch = NULL;
@@ -164,7 +164,7 @@ static int txn_validate(ldb *db, void *arg)
     ldb_txn *t = arg;
     for (size_t i = 0; i < t->ws.nops; i++) {
         const wset_op *op = &t->ws.ops[i];
-        if (changed_since(idx_find_w(&db->tree, op->key, op->klen), t->snap)) {
+        if (changed_since(db_find(db, op->key, op->klen), t->snap)) {
             util_set_error("write-write conflict: a key this transaction writes was committed "
                            "by another transaction after its snapshot");
             return LDB_CONFLICT;
@@ -174,7 +174,7 @@ static int txn_validate(ldb *db, void *arg)
         const txn_range *r = &t->reads[i];
         int hit;
         if (!r->lo_inf && !r->hi_inf && r->lo == r->hi) {
-            hit = changed_since(idx_find_w(&db->tree, r->lo, r->lolen), t->snap);
+            hit = changed_since(db_find(db, r->lo, r->lolen), t->snap);
         } else {
             range_check rc = {r, t->snap};
             hit = idx_walk_w(&db->tree, r->lo_inf ? NULL : r->lo, r->lolen, range_visit, &rc) == 2;
