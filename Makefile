@@ -104,7 +104,7 @@ test-asan: deps
 
 # ThreadSanitizer runs the tests with concurrent threads (readers, writers, the
 # maintenance thread).
-TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance,$(TEST_BIN))
+TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance %multiget,$(TEST_BIN))
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 tsan-run
 tsan-run: $(TEST_BIN) $(CLI)

@@ -172,6 +172,15 @@ void ldb_txn_abort(ldb_txn *t);
 uint64_t ldb_txn_snapshot(const ldb_txn *t);
 int ldb_iter_open_txn(ldb_txn *t, ldb_iter **out);
 
+/* n point reads against the transaction's snapshot (seeing its own writes
+ * in a read-write transaction), issued so that their cache misses overlap:
+ * the lookups are pipelined with software prefetching. For each i, rcs[i]
+ * is LDB_OK (vals[i], vlens[i] set: zero-copy, valid until the transaction
+ * ends), LDB_NOTFOUND or LDB_CORRUPTION. Returns LDB_OK when every key was
+ * looked up, or an error for bad arguments (then rcs is not meaningful). */
+int ldb_multi_get(ldb_txn *t, size_t n, const void *const *keys, const size_t *klens,
+                  const void **vals, size_t *vlens, int *rcs);
+
 /* Atomic batches: all of a batch or none of it, as one commit. */
 int ldb_batch_create(ldb_batch **out);
 int ldb_batch_put(ldb_batch *b, const void *k, size_t klen, const void *v,

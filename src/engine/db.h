@@ -157,6 +157,9 @@ int commit_finish_recovery(ldb *db);
 /* Empties the index and the counters derived from it (a checkpoint that
  * failed to load half-way is discarded this way). Open only. */
 int commit_reset_index(ldb *db);
+/* Test support: LDB_OK when the ordered index is sound and the lookup
+ * accelerator holds exactly its entries; LDB_CORRUPTION otherwise. */
+int commit_check_indexes(ldb *db);
 /* Writer side of the cleaner: prunes e's chain against `oldest`. */
 void commit_prune(ldb *db, idx_entry *e, uint64_t oldest);
 void commit_free_entry(idx_entry *e, void *db);
