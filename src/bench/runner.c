@@ -211,7 +211,8 @@ static void progress(bench_report *rep, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("\r\033[K", rep->cfg.log);
+    fprintf(rep->cfg.log, "\r\033[K[%zu/%zu phases, %.0f s] ", rep->phases_done,
+            rep->phases_total, (double)(bench_now_ns() - rep->start_ns) * 1e-9);
     vfprintf(rep->cfg.log, fmt, ap);
     va_end(ap);
     fflush(rep->cfg.log);
@@ -1692,6 +1693,7 @@ static void run_engine(run_ctx *rc, size_t ei)
                         fresh_rep(&e, w, tl[k], r);
                     else
                         ops_rep(&e, &e.shared, w, tl[k], r);
+                    rc->rep->phases_done++;
                 }
             }
             /* A reopened engine starts with empty caches of its own; the
@@ -1816,6 +1818,16 @@ int bench_run(const bench_run_config *cfg_in, bench_report *rep)
     if (c->keep_data)
         note(rep, "data kept in %s", rc.root);
 
+    rep->start_ns = bench_now_ns();
+    for (size_t i = 0; i < c->n_engines; i++) {
+        for (size_t k = 0; k < c->n_workloads; k++) {
+            const bench_workload *w = c->workloads[k];
+            const int *tl;
+            if (w->lightning_only && c->engines[i] != rc.lightning)
+                continue;
+            rep->phases_total += (size_t)thread_list(c, w, &tl) * (size_t)c->reps;
+        }
+    }
     for (size_t i = 0; i < c->n_engines; i++) {
         run_engine(&rc, i);
         if (rep->engines[i].status == BENCH_ENGINE_FAILED)

@@ -195,6 +195,9 @@ typedef struct bench_report {
     size_t n_results, cap_results;
     char **notes;             /* one-line remarks, also printed to cfg.log */
     size_t n_notes, cap_notes;
+    /* progress of the run (for the progress line) */
+    size_t phases_done, phases_total;
+    uint64_t start_ns;
 } bench_report;
 
 /* Runs everything cfg asks for into *rep (which the caller frees with
