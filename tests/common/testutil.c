@@ -227,3 +227,71 @@ int64_t tu_msg_offset(const char *msg)
     if (*p < '0' || *p > '9') return -1;
     return (int64_t)strtoll(p, NULL, 10);
 }
+
+/* ---- added for the fault, power-loss, OOM and checkpoint-corruption tests */
+
+char *tu_tmpdir_fast(const char *tag)
+{
+    const char *base = getenv("LDB_FAST_TMPDIR");
+    if (!base || !*base) base = "/dev/shm";
+    if (access(base, W_OK | X_OK) == 0) {
+        char *p = malloc(strlen(base) + strlen(tag) + 32);
+        if (!p) return NULL;
+        sprintf(p, "%s/ldbtest-%s-XXXXXX", base, tag);
+        if (mkdtemp(p)) return p;
+        free(p);
+    }
+    return tu_tmpdir(tag);
+}
+
+int tu_write_at(const char *path, uint64_t off, const void *buf, size_t len)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    ssize_t w = pwrite(fd, buf, len, (off_t)off);
+    close(fd);
+    return w == (ssize_t)len ? 0 : -1;
+}
+
+int tu_write_all(const char *path, const void *buf, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return -1;
+    ssize_t w = len ? write(fd, buf, len) : 0;
+    close(fd);
+    return w == (ssize_t)len ? 0 : -1;
+}
+
+int tu_zero_range(const char *path, uint64_t from, uint64_t to)
+{
+    int fd = open(path, O_RDWR);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (to > (uint64_t)st.st_size) to = (uint64_t)st.st_size;
+    static const uint8_t zero[65536];
+    int rc = 0;
+    for (uint64_t o = from; o < to;) {
+        size_t n = to - o < sizeof zero ? (size_t)(to - o) : sizeof zero;
+        if (pwrite(fd, zero, n, (off_t)o) != (ssize_t)n) {
+            rc = -1;
+            break;
+        }
+        o += n;
+    }
+    close(fd);
+    return rc;
+}
+
+uint64_t tu_nonzero_end(const char *path)
+{
+    size_t len;
+    uint8_t *b = read_file(path, &len);
+    if (!b) return 0;
+    while (len > 0 && b[len - 1] == 0) len--;
+    free(b);
+    return len;
+}

@@ -66,3 +66,20 @@ int tu_find_record(const char *path, const void *key, size_t klen, uint64_t *rec
 int64_t tu_msg_offset(const char *msg);
 
 #endif
+
+/* ---- added for the fault, power-loss, OOM and checkpoint-corruption tests */
+
+/* Like tu_tmpdir, but on a RAM file system (/dev/shm) when there is one, or
+ * under $LDB_FAST_TMPDIR when set: the sweeps reopen databases thousands of
+ * times and an fdatasync on a real disk costs milliseconds. Their
+ * durability is simulated (fault hook, durability observer), never taken
+ * from the file system, so a RAM disk loses nothing that is tested. */
+char *tu_tmpdir_fast(const char *tag);
+/* Writes len bytes at off (the file must exist); 0 or -1. */
+int tu_write_at(const char *path, uint64_t off, const void *buf, size_t len);
+/* Writes a whole file (created or truncated); 0 or -1. */
+int tu_write_all(const char *path, const void *buf, size_t len);
+/* Zeroes [from, to) of a file, clamped to its size; 0 or -1. */
+int tu_zero_range(const char *path, uint64_t from, uint64_t to);
+/* Offset just past the last non-zero byte of a file (0 when all zero). */
+uint64_t tu_nonzero_end(const char *path);
