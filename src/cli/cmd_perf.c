@@ -104,17 +104,22 @@ static const cmd_help helps[] = {
      "99% confidence interval below 1 - max(tolerance, noise floor).\n"
      "  --against RUN  compare with this run instead of the baseline\n"
      "  --force        compare even across machines or sync modes (marked so)\n"
+     "  --establish-baseline  when this machine + sync + suite has no baseline yet,\n"
+     "                 pin RUN as the baseline, say so, and pass (the first CI run)\n"
      "  --md FILE      also write the verdict table as Markdown\n"
      "Exit 0 pass, 1 regression, 2 error, 3 inconclusive.\n"},
     {"ab",
      "usage: lightning perf ab (--base REV | --base-bin PATH) (--head REV | --head-bin PATH)\n"
      "                         [--rounds N] [--quick] [--benchmark LIST]\n"
-     "                         [--inject-slowdown PCT] [--no-record] [--force]\n"
+     "                         [--inject-slowdown PCT] [--max-rounds N] [--no-record] [--force]\n"
      "Builds each revision in its own git worktree (cached by commit) or takes\n"
      "the given binaries, then runs both interleaved, ABBA, one bench process\n"
      "per sample, N rounds per side (default: the suite's `rounds`). The limit\n"
      "is the noise floor (calibrated, else 2%), not the suite's tolerance.\n"
      "  --inject-slowdown PCT  head side only: bench's injected slowdown\n"
+     "  --max-rounds N         while the verdict is inconclusive, add rounds (doubling)\n"
+     "                         up to N per side and judge again (default: the suite's\n"
+     "                         max_rounds; equal to --rounds: no extension)\n"
      "  --no-record            do not store the runs and the verdicts\n"
      "Exit 0 pass, 1 regression, 2 error, 3 inconclusive.\n"},
     {"calibrate",
@@ -179,7 +184,7 @@ typedef struct opts {
     const char *good_bin, *steps_file, *cache, *repo, *floor_machine;
     const char *from_json[64];
     int n_from_json;
-    int quick, force, no_record, all, help;
+    int quick, force, no_record, all, help, establish;
     long reps, rounds, max_rounds, limit, comparison, run;
     double inject;
     const char *pos[8];
@@ -207,7 +212,7 @@ static const optdef optdefs[] = {
     {"label", T_STR, O(label), "run,ab,calibrate"},
     {"reps", T_LONG, O(reps), "run"},
     {"rounds", T_LONG, O(rounds), "ab,calibrate,bisect,bisect-step"},
-    {"max-rounds", T_LONG, O(max_rounds), "bisect,bisect-step"},
+    {"max-rounds", T_LONG, O(max_rounds), "ab,bisect,bisect-step"},
     {"inject-slowdown", T_DOUBLE, O(inject), "run,ab"},
     {"from-json", T_MULTI, O(from_json), "run"},
     {"base", T_STR, O(base), "ab"},
@@ -216,6 +221,7 @@ static const optdef optdefs[] = {
     {"head-bin", T_STR, O(head_bin), "ab"},
     {"against", T_STR, O(against), "check"},
     {"force", T_FLAG, O(force), "check,ab"},
+    {"establish-baseline", T_FLAG, O(establish), "check"},
     {"no-record", T_FLAG, O(no_record), "ab"},
     {"md", T_STR, O(md), "check,ab,report"},
     {"html", T_STR, O(html), "report"},
@@ -864,6 +870,20 @@ static int cmd_check(ctx *c)
             for (size_t i = 0; i < n && !other; i++)
                 if (!strcmp(b[i].suite, head.suite))
                     other = &b[i];
+            if (o->establish) {
+                free(b);
+                if (perf_history_set_baseline(c->h, head.machine_id, head.sync_mode, head.suite,
+                                              hid, &c->e)) {
+                    cli_error("perf: %s", c->e.msg);
+                    goto out;
+                }
+                printf("check: no baseline yet for machine %s, sync %s, suite %s: run %lld is "
+                       "now the baseline (nothing to compare on this first run; later runs are "
+                       "checked against it)\n",
+                       head.machine_id, head.sync_mode, head.suite, (long long)hid);
+                rc = 0;
+                goto out;
+            }
             if (other && o->force) {
                 bid = other->run_id;
             } else if (other) {
@@ -1087,8 +1107,23 @@ static int cmd_ab(ctx *c)
                        .progress = &pr,
                        .history = c->h};
     perf_cmp_opts_default(&ao.cmp);
-    perf_progress_init(&pr, (unsigned)(rounds * 2 * perf_runner_groups(&s)), "perf ab");
+    unsigned maxr = o->max_rounds ? (unsigned)o->max_rounds : s.max_rounds;
+    if (maxr < rounds)
+        maxr = rounds;
+    unsigned per_round = (unsigned)(2 * perf_runner_groups(&s));
+    perf_progress_init(&pr, rounds * per_round, "perf ab");
     int e = perf_ab_run(&ao, &r, &c->e);
+    /* Only an undecided answer earns more data, never a "same": the
+     * extension can turn INCONCLUSIVE into a decision, and each look is
+     * still held to p < alpha and the whole interval beyond the floor. */
+    while (!e && r.cmp.inconclusive && !r.cmp.regressions && r.rounds < maxr) {
+        unsigned more = r.rounds + r.rounds > maxr ? maxr - r.rounds : r.rounds;
+        perf_progress_clear(&pr);
+        fprintf(stderr, "lightning perf: inconclusive after %u rounds; adding %u (--max-rounds %u)\n",
+                r.rounds, more, maxr);
+        pr.total += more * per_round;
+        e = perf_ab_extend(&ao, &r, more, &c->e);
+    }
     perf_progress_finish(&pr);
     if (e) {
         cli_error("perf ab: %s", c->e.msg);

@@ -154,13 +154,16 @@ static int suite_key(pctx *c, const char *k, const char *v)
     } else if (!strcmp(k, "ops")) {
         if (parse_long(v, &s->ops))
             return fail(c, "ops must be a non-negative integer, not '%s'%s", v, "");
-    } else if (!strcmp(k, "reps") || !strcmp(k, "processes") || !strcmp(k, "rounds")) {
+    } else if (!strcmp(k, "reps") || !strcmp(k, "processes") || !strcmp(k, "rounds") ||
+               !strcmp(k, "max_rounds")) {
         if (parse_long(v, &l) || l < 1 || l > 10000)
             return fail(c, "%s must be an integer in [1, 10000], not '%s'", k, v);
         if (!strcmp(k, "reps"))
             s->reps = (unsigned)l;
         else if (!strcmp(k, "processes"))
             s->processes = (unsigned)l;
+        else if (!strcmp(k, "max_rounds"))
+            s->max_rounds = (unsigned)l;
         else
             s->rounds = (unsigned)l;
     } else if (!strcmp(k, "seed")) {
@@ -330,6 +333,8 @@ static int finish(perf_suite *s, const char *origin, perf_error *e)
         s->processes = 1;
     if (!s->rounds)
         s->rounds = 20;
+    if (s->max_rounds < s->rounds)
+        s->max_rounds = s->rounds;
     if (!s->seed)
         s->seed = 42;
     if (!s->min_ratio)

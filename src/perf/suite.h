@@ -15,6 +15,7 @@
  *   reps = 10             ; repetitions per benchmark in `run`
  *   processes = 2         ; `run` spreads its reps over this many processes
  *   rounds = 20           ; ABBA rounds per side in `ab` and `calibrate`
+ *   max_rounds = 20       ; `ab` extends an inconclusive answer up to this
  *   seed = 42             ; --seed
  *   min_ratio = 0.90      ; default gate for higher-is-better metrics
  *   max_ratio = 1.10      ; default gate for lower-is-better metrics
@@ -93,7 +94,7 @@ typedef struct perf_suite {
     long keys;
     double duration;
     long ops;
-    unsigned reps, processes, rounds;
+    unsigned reps, processes, rounds, max_rounds;
     uint64_t seed;
     double min_ratio, max_ratio;
     perf_suite_override ov[PERF_SUITE_MAX_OVERRIDES]; /* suite-wide       */
