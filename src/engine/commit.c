@@ -55,7 +55,7 @@ idx_entry *commit_entry_new(ldb *db, const uint8_t *k, uint16_t kl)
 {
     /* Cache-line aligned: with a key of up to 16 bytes the entry, its first
      * version and its key are one line, one miss on the read path. */
-    idx_entry *e = alloc_aligned(64, (sizeof(idx_entry) + kl + 63) & ~(size_t)63);
+    idx_entry *e = slab_alloc(&db->slab, sizeof(idx_entry) + kl);
     if (!e) return NULL;
     memset(e, 0, sizeof *e);
     e->klen = kl;
@@ -65,19 +65,27 @@ idx_entry *commit_entry_new(ldb *db, const uint8_t *k, uint16_t kl)
     return e;
 }
 
-void commit_version_free(void *p) { alloc_free(p); }
-static void entry_release(void *p) { alloc_free(p); }
+void commit_version_free(void *ctx, void *p)
+{
+    slab_free_sized(&((ldb *)ctx)->slab, p, sizeof(idx_version));
+}
+
+static void entry_release(void *ctx, void *p)
+{
+    idx_entry *e = p;
+    slab_free_sized(&((ldb *)ctx)->slab, e, sizeof(idx_entry) + e->klen);
+}
 
 void commit_free_entry(idx_entry *e, void *arg)
 {
-    (void)arg;
+    ldb *db = arg;
     idx_version *v = atomic_load_explicit(&e->head, memory_order_relaxed);
     while (v) {
         idx_version *o = atomic_load_explicit(&v->older, memory_order_relaxed);
-        if (v != &e->first) alloc_free(v);
+        if (v != &e->first) commit_version_free(db, v);
         v = o;
     }
-    alloc_free(e);
+    entry_release(db, e);
 }
 
 /* Cuts every version of e older than the one visible at `oldest`. */
@@ -96,7 +104,7 @@ void commit_prune(ldb *db, idx_entry *e, uint64_t oldest)
     while (cut) {
         idx_version *next = atomic_load_explicit(&cut->older, memory_order_relaxed);
         ctr_sub(&db->st_old_versions, 1);
-        if (cut != &e->first) epoch_retire(&db->ep, cut, commit_version_free);
+        if (cut != &e->first) epoch_retire(&db->ep, cut, commit_version_free, db);
         cut = next;
     }
 }
@@ -139,11 +147,11 @@ static void entry_drop(ldb *db, idx_entry *e)
         commit_live_sub(db, v, e->klen);
         if (!head) ctr_sub(&db->st_old_versions, 1);
         head = 0;
-        if (v != &e->first) epoch_retire(&db->ep, v, commit_version_free);
+        if (v != &e->first) epoch_retire(&db->ep, v, commit_version_free, db);
         v = o;
     }
     ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + e->klen);
-    epoch_retire(&db->ep, e, entry_release);
+    epoch_retire(&db->ep, e, entry_release, db);
 }
 
 /* Removes keys whose deletion no snapshot can see past any more. */
@@ -176,7 +184,7 @@ static void commit_undo(ldb *db, commit_op *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         commit_op *op = &ops[i];
-        if (op->ver && op->entry && op->ver != &op->entry->first) alloc_free(op->ver);
+        if (op->ver && op->entry && op->ver != &op->entry->first) commit_version_free(db, op->ver);
         op->ver = NULL;
         if (op->created && op->entry) {
             if (epoch_reserve(&db->ep, IDX_REMOVE_RETIRES + 1) == LDB_OK &&
@@ -185,7 +193,7 @@ static void commit_undo(ldb *db, commit_op *ops, size_t n)
                     hash_remove_w(&db->hash, op->entry,
                                   hash_key(&db->hash, op->entry->key, op->entry->klen));
                 ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + op->entry->klen);
-                epoch_retire(&db->ep, op->entry, entry_release);
+                epoch_retire(&db->ep, op->entry, entry_release, db);
             }
             /* else: it stays as a key without versions, invisible to readers
              * and dropped the next time the key is deleted */
@@ -230,7 +238,7 @@ static int commit_prepare(ldb *db, commit_op *ops, size_t n)
             }
             if (rc) {
                 ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + op->klen);
-                alloc_free(e);
+                entry_release(db, e);
                 return rc;
             }
             op->created = 1;
@@ -239,7 +247,7 @@ static int commit_prepare(ldb *db, commit_op *ops, size_t n)
         if (!atomic_load_explicit(&e->head, memory_order_relaxed) && e->first.seq == 0) {
             op->ver = &e->first;
         } else {
-            op->ver = alloc_malloc(sizeof(idx_version));
+            op->ver = slab_alloc(&db->slab, sizeof(idx_version));
             if (!op->ver) return LDB_NOMEM;
         }
     }
@@ -545,7 +553,7 @@ static int replay_record(ldb *db, const rec_view *r, uint64_t seq, log_segment *
         if (!e) return LDB_NOMEM;
         if (idx_insert_wc(&db->tree, &path, e)) {
             ctr_sub(&db->st_entry_bytes, sizeof(idx_entry) + r->klen);
-            alloc_free(e);
+            entry_release(db, e);
             return LDB_NOMEM;
         }
     }

@@ -204,9 +204,11 @@ static int db_lock_dir(ldb *db)
 
 static void db_free(ldb *db)
 {
-    idx_destroy(&db->tree, commit_free_entry, db);
+    /* Entries and versions live in the slab's arenas: dropped all at once. */
+    idx_destroy(&db->tree, NULL, NULL);
     hash_destroy(&db->hash);
     epoch_destroy(&db->ep);
+    slab_destroy(&db->slab);
     log_close(&db->log);
     if (db->lock_fd >= 0) io_close(db->lock_fd);
     alloc_free(db->tombs);
@@ -292,6 +294,7 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     }
     rc = db_lock_dir(db);
     if (rc) goto fail;
+    slab_init(&db->slab);
     rc = epoch_init(&db->ep);
     if (rc) goto fail;
     rc = idx_init(&db->tree, &db->ep);
@@ -529,7 +532,9 @@ int ldb_get_stats(ldb *db, ldb_stats *s)
     s->live_bytes = LD(st_live_bytes);
     s->user_bytes = LD(st_user_bytes);
     s->pinned_versions = LD(st_old_versions);
-    s->index_bytes = atomic_load_explicit(&db->tree.bytes, memory_order_relaxed) + LD(st_entry_bytes);
+    /* Entries and versions: the slab's arenas (what the process holds). */
+    s->index_bytes = atomic_load_explicit(&db->tree.bytes, memory_order_relaxed) +
+                     atomic_load_explicit(&db->slab.bytes, memory_order_relaxed);
     s->hash_bytes = db->use_hash ? atomic_load_explicit(&db->hash.bytes, memory_order_relaxed) : 0;
 #undef LD
     s->file_bytes = atomic_load_explicit(&db->log.file_bytes, memory_order_relaxed);

@@ -33,6 +33,7 @@
 #include "engine/index.h"
 #include "engine/log.h"
 #include "engine/record.h"
+#include "engine/slab.h"
 #include "lightningdb.h"
 
 #define LDB_MAGIC_DB 0x4c444230u
@@ -52,6 +53,7 @@ struct ldb {
     idx_tree tree;
     hash_index hash;
     int use_hash;                  /* accelerator built and maintained */
+    slab slab;                     /* entries and versions (writer only) */
     epoch_mgr ep;
 
     pthread_mutex_t commit_mu;
@@ -169,8 +171,8 @@ void commit_live_add(ldb *db, log_segment *s, const idx_version *v, uint16_t kle
 void commit_live_sub(ldb *db, const idx_version *v, uint16_t klen);
 /* A new index entry for key k (no versions yet), counted in the stats. */
 idx_entry *commit_entry_new(ldb *db, const uint8_t *k, uint16_t kl);
-/* Epoch free function for versions. */
-void commit_version_free(void *v);
+/* Epoch free function for versions (ctx: the database). */
+void commit_version_free(void *db, void *v);
 
 /* Counters with a single writer: a plain add, published atomically. */
 static inline void db_ctr_add(_Atomic uint64_t *c, uint64_t d)

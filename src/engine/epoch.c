@@ -25,7 +25,7 @@ int epoch_init(epoch_mgr *m)
 
 void epoch_destroy(epoch_mgr *m)
 {
-    for (size_t i = 0; i < m->n_items; i++) m->items[i].fn(m->items[i].obj);
+    for (size_t i = 0; i < m->n_items; i++) m->items[i].fn(m->items[i].ctx, m->items[i].obj);
     alloc_free(m->items);
     epoch_chunk *c = m->head;
     while (c) {
@@ -88,11 +88,12 @@ int epoch_reserve(epoch_mgr *m, size_t n)
     return LDB_OK;
 }
 
-int epoch_retire(epoch_mgr *m, void *obj, epoch_free_fn fn)
+int epoch_retire(epoch_mgr *m, void *obj, epoch_free_fn fn, void *ctx)
 {
     if (m->n_items == m->cap_items && epoch_reserve(m, 1) != LDB_OK) return LDB_NOMEM;
     m->items[m->n_items].obj = obj;
     m->items[m->n_items].fn = fn;
+    m->items[m->n_items].ctx = ctx;
     m->items[m->n_items].tag = atomic_load_explicit(&m->global, memory_order_relaxed);
     m->n_items++;
     return LDB_OK;
@@ -120,7 +121,7 @@ void epoch_reclaim(epoch_mgr *m)
     size_t keep = 0;
     for (size_t i = 0; i < m->n_items; i++) {
         if (m->items[i].tag < min) {
-            m->items[i].fn(m->items[i].obj);
+            m->items[i].fn(m->items[i].ctx, m->items[i].obj);
             m->freed++;
         } else {
             m->items[keep++] = m->items[i];

@@ -57,11 +57,12 @@ typedef struct epoch_chunk {
     struct epoch_chunk *_Atomic next;
 } epoch_chunk;
 
-typedef void (*epoch_free_fn)(void *obj);
+typedef void (*epoch_free_fn)(void *ctx, void *obj);
 
 typedef struct epoch_item {
     void *obj;
     epoch_free_fn fn;
+    void *ctx;
     uint64_t tag;
 } epoch_item;
 
@@ -112,9 +113,10 @@ static inline void epoch_exit(epoch_slot *s)
 /* Makes room to retire n more objects without allocating (so a commit can
  * reserve before it changes anything and never fail half-way). */
 int epoch_reserve(epoch_mgr *m, size_t n);
-/* Retires obj (freed later by fn). Never fails when room was reserved;
- * otherwise returns LDB_NOMEM and the caller must keep the object linked. */
-int epoch_retire(epoch_mgr *m, void *obj, epoch_free_fn fn);
+/* Retires obj (freed later by fn(ctx, obj)). Never fails when room was
+ * reserved; otherwise returns LDB_NOMEM and the caller must keep the object
+ * linked. */
+int epoch_retire(epoch_mgr *m, void *obj, epoch_free_fn fn, void *ctx);
 /* Advances the epoch and frees what no reader can reach. */
 void epoch_reclaim(epoch_mgr *m);
 

@@ -140,7 +140,7 @@ static int gc_flush(gc_run *g)
         p += mv[i].size;
         idx_version *v = mv[i].v;
         if (!v) continue;
-        idx_version *nv = alloc_malloc(sizeof *nv);
+        idx_version *nv = slab_alloc(&db->slab, sizeof *nv);
         if (!nv) { /* the copy stays unused; the victim cannot go */
             g->incomplete = 1;
             continue;
@@ -164,7 +164,7 @@ static int gc_flush(gc_run *g)
         }
         commit_live_sub(db, v, e->klen);
         commit_live_add(db, seg, nv, e->klen);
-        if (v != &e->first && epoch_retire(&db->ep, v, commit_version_free) != LDB_OK)
+        if (v != &e->first && epoch_retire(&db->ep, v, commit_version_free, db) != LDB_OK)
             g->incomplete = 1; /* leaks one version rather than free it early */
     }
     log_advance(&db->log, total);
@@ -247,7 +247,7 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
     int r = io_unlink(victim->path);
     if (r == 0) r = io_fsync_dir(db->dir);
     pthread_mutex_lock(&db->commit_mu);
-    if (epoch_retire(&db->ep, victim, log_segment_free) != LDB_OK) {
+    if (epoch_retire(&db->ep, victim, log_segment_free, NULL) != LDB_OK) {
         /* Keep it mapped forever rather than unmap under a reader. */
     }
     db_ctr_add(&db->st_cleaned_segments, 1);

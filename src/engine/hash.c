@@ -65,7 +65,11 @@ static hash_table *table_new(uint64_t cap)
     return t;
 }
 
-static void table_free(void *p) { alloc_free(p); }
+static void table_free(void *ctx, void *p)
+{
+    (void)ctx;
+    alloc_free(p);
+}
 
 static uint64_t cap_for(uint64_t n)
 {
@@ -124,7 +128,7 @@ static int rebuild(hash_index *h, uint64_t want)
     }
     atomic_store_explicit(&h->table, t, memory_order_release);
     atomic_store_explicit(&h->bytes, t->bytes, memory_order_relaxed);
-    epoch_retire(h->ep, old, table_free);
+    epoch_retire(h->ep, old, table_free, NULL);
     return LDB_OK;
 }
 

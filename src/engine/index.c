@@ -73,7 +73,11 @@ static idx_node *node_new(idx_tree *t, int leaf)
     return n;
 }
 
-static void node_free_raw(void *p) { alloc_free(p); }
+static void node_free_raw(void *ctx, void *p)
+{
+    (void)ctx;
+    alloc_free(p);
+}
 
 static idx_key *key_new(idx_tree *t, const uint8_t *k, size_t kl)
 {
@@ -620,14 +624,14 @@ static void key_retire(idx_tree *t, idx_key *s)
 {
     if (!s) return;
     atomic_fetch_sub_explicit(&t->bytes, sizeof(idx_key) + s->len, memory_order_relaxed);
-    epoch_retire(t->ep, s, node_free_raw);
+    epoch_retire(t->ep, s, node_free_raw, NULL);
 }
 
 static void node_retire(idx_tree *t, idx_node *n)
 {
     atomic_fetch_sub_explicit(&t->bytes, node_size(n->leaf), memory_order_relaxed);
     atomic_fetch_sub_explicit(&t->nodes, 1, memory_order_relaxed);
-    epoch_retire(t->ep, n, node_free_raw);
+    epoch_retire(t->ep, n, node_free_raw, NULL);
 }
 
 /* Removes slot i from a node (caller holds the node's write mark). For an

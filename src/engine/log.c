@@ -523,7 +523,11 @@ void log_close(ldb_log *log)
     memset(log, 0, sizeof *log);
 }
 
-void log_segment_free(void *p) { seg_close(p); }
+void log_segment_free(void *ctx, void *p)
+{
+    (void)ctx;
+    seg_close(p);
+}
 
 int log_detach_segment(ldb_log *log, log_segment *s)
 {

@@ -92,6 +92,6 @@ void log_close(ldb_log *log);
  * unlinks its file and retires it with log_segment_free through the epoch,
  * so readers still holding pointers into its mapping stay safe. */
 int log_detach_segment(ldb_log *log, log_segment *s);
-void log_segment_free(void *seg);
+void log_segment_free(void *ctx, void *seg);
 
 #endif /* LDB_LOG_H */
