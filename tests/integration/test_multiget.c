@@ -40,8 +40,8 @@ static void open_db(const char *dir, int hash, ldb **db)
 static void check_batch(ldb_txn *t, tu_rng *r, size_t n)
 {
     char kb[64][32];
-    const void *keys[64];
-    size_t klens[64], vlens[64];
+    const void *keys[64] = {0};
+    size_t klens[64] = {0}, vlens[64];
     const void *vals[64];
     int rcs[64];
     for (size_t i = 0; i < n; i++) {
