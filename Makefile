@@ -136,3 +136,86 @@ clean:
 
 # The build's flags are recorded in every benchmark result.
 $(BUILD)/obj/src/bench/machine.o: CPPFLAGS += -DLDB_CFLAGS='"$(strip $(CFLAGS))"'
+
+# ---- reliability: fuzzing and leak checks (issue 7) ----------------------
+#
+#   make fuzz [FUZZ_SECONDS=N]  each libFuzzer target N seconds (default 60),
+#                               clang-14 with ASan+UBSan, starting from the
+#                               committed corpus fuzz/corpus/<target>; new
+#                               inputs go to build/fuzz/corpus/<target>,
+#                               crashers to build/fuzz/artifacts/ (commit a
+#                               minimised crasher to fuzz/corpus/<target>/:
+#                               `make test` then runs it, failing until fixed)
+#   make test-valgrind          valgrind --leak-check=full over the quick
+#                               unit and engine tests (VALGRIND_TESTS)
+#
+# `make test` needs no clang: it runs the committed corpus through the same
+# targets built by gcc into build/tests/test_fuzz_corpus.
+
+FUZZ_TARGETS := record checkpoint manifest api
+FUZZ_HDRS    := $(wildcard fuzz/*.h)
+FUZZ_REG_OBJ := $(FUZZ_TARGETS:%=$(BUILD)/obj/fuzz/reg_%.o)
+
+$(BUILD)/obj/fuzz/reg_%.o: fuzz/fuzz_%.c $(FUZZ_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ifuzz $(CFLAGS) -DFUZZ_NO_MAIN -DLLVMFuzzerTestOneInput=fuzz_$*_one -c $< -o $@
+$(BUILD)/tests/test_fuzz_corpus: $(FUZZ_REG_OBJ)
+# The targets come after the library on the link line: link it once more.
+$(BUILD)/tests/test_fuzz_corpus: TEST_LIBS += $(LIB_A) $(ENGINE_LIBS) -lcmocka
+$(BUILD)/obj/tests/unit/test_fuzz_corpus.o: CPPFLAGS += -DFUZZ_CORPUS_DIR='"$(abspath fuzz/corpus)"'
+
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/fuzz
+FUZZ_CFLAGS  := -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc -Ifuzz -pthread \
+                -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_ENGINE_OBJ := $(ENGINE_SRC:src/engine/%.c=$(FUZZ_BUILD)/obj/%.o)
+
+.PHONY: fuzz fuzz-build fuzz-deps test-valgrind valgrind-run
+fuzz-deps:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "make fuzz: installing clang" >&2; \
+	    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends clang >&2; }
+
+$(FUZZ_BUILD)/obj/%.o: src/engine/%.c | fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_ENGINE_OBJ) | fuzz-deps
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_ENGINE_OBJ) -o $@ $(ENGINE_LIBS)
+
+.SECONDARY: $(FUZZ_ENGINE_OBJ)
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts; \
+	    echo "== fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -timeout=20 -rss_limit_mb=4096 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
+	        $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t >$(FUZZ_BUILD)/fuzz_$$t.log 2>&1; rc=$$?; \
+	    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec)' \
+	        $(FUZZ_BUILD)/fuzz_$$t.log; \
+	    if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_BUILD)/fuzz_$$t.log; \
+	        echo "fuzz_$$t failed (exit $$rc): see $(FUZZ_BUILD)/fuzz_$$t.log and $(FUZZ_BUILD)/artifacts/"; \
+	        exit 1; fi; \
+	done
+
+# Valgrind: the quick programs (the engine's fault-free unit-level paths,
+# the OOM sweep, the corpus regression). Each runs through a wrapper script
+# so scripts/run_tests.sh can total them like any test.
+VALGRIND_TESTS = $(filter %/test_fuzz_corpus %/test_oom %/test_db_api %/test_db_model \
+                 %/test_bench_hist %/test_bench_keygen %/test_perf_compare \
+                 %/test_perf_suite %/test_perf_results,$(TEST_BIN))
+VALGRIND_OPTS ?= --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+                 --error-exitcode=1 --track-origins=no --quiet
+test-valgrind: deps
+	@$(MAKE) --no-print-directory BUILD=build/valgrind OPT=-O1 valgrind-run
+valgrind-run: $(VALGRIND_TESTS) $(CLI)
+	@mkdir -p $(BUILD)/valgrind-wrap
+	@for t in $(VALGRIND_TESTS); do \
+	    w=$(BUILD)/valgrind-wrap/$$(basename $$t); \
+	    printf '#!/bin/sh\nexec valgrind $(VALGRIND_OPTS) %s "$$@"\n' "$(abspath $(BUILD))/tests/$$(basename $$t)" > $$w; \
+	    chmod +x $$w; done
+	@LIGHTNING_BIN=$(abspath $(CLI)) ./scripts/run_tests.sh \
+	    $(addprefix $(BUILD)/valgrind-wrap/,$(notdir $(VALGRIND_TESTS)))
