@@ -38,6 +38,8 @@
 #define CK_BLOCK_TARGET (256u << 10)
 #define CK_TRAILER_MAGIC "CKPTEND"
 #define CK_ENTRY_FIXED 24u
+/* write_manifest: renamed into place, but the directory sync failed. */
+#define CKPT_INSTALLED_UNSYNCED 1
 
 typedef struct seg_ref {
     uint64_t id, end;
@@ -160,11 +162,17 @@ static int write_manifest(ldb *db, const char *newest, const char *previous)
     int rc = w < 0 ? (int)w : io_fsync(fd, tmp);
     io_close(fd);
     if (rc == 0) rc = io_rename(tmp, path);
-    if (rc == 0) rc = io_fsync_dir(db->dir);
     if (rc < 0) {
         util_set_error("installing MANIFEST failed: %s", strerror(-rc));
         io_unlink(tmp);
         return util_errno_to_rc(-rc);
+    }
+    /* Renamed: the MANIFEST now names the new checkpoint, whatever happens
+     * to the directory sync, so the caller must keep it. */
+    rc = io_fsync_dir(db->dir);
+    if (rc < 0) {
+        util_set_error("syncing the directory after installing MANIFEST failed: %s", strerror(-rc));
+        return CKPT_INSTALLED_UNSYNCED;
     }
     return LDB_OK;
 }
@@ -214,7 +222,10 @@ int ckpt_write(ldb *db)
         /* ls stays valid: segments are freed through the epoch we pin. */
         if (dirty) {
             rc = log_sync_segment(ls, end);
-            if (rc) goto out;
+            if (rc) {
+                atomic_store(&db->failed, 1); /* as for any failed log sync */
+                goto out;
+            }
         }
     }
 
@@ -312,7 +323,13 @@ int ckpt_write(ldb *db)
         goto out;
     }
     rc = write_manifest(db, name, db->ckpt_names[0]);
-    if (rc) {
+    if (rc == CKPT_INSTALLED_UNSYNCED) {
+        /* The MANIFEST names it: keep the file and the names in step, but a
+         * failed sync leaves durability unknown, so the database stops
+         * accepting writes (reopen to carry on). */
+        atomic_store(&db->failed, 1);
+        rc = LDB_IO;
+    } else if (rc) {
         io_unlink(path);
         goto out;
     }
@@ -322,7 +339,7 @@ int ckpt_write(ldb *db)
     atomic_store(&db->ckpt_wall_ns, now);
     atomic_store(&db->ckpt_log_bytes, logbytes);
     atomic_fetch_add(&db->st_checkpoints, 1);
-    ckpt_remove_stale(db);
+    if (rc == LDB_OK) ckpt_remove_stale(db); /* only once the MANIFEST is durable */
 out:
     if (w.fd >= 0) {
         io_close(w.fd);

@@ -144,8 +144,10 @@ static void entry_drop(ldb *db, idx_entry *e)
     int head = 1;
     while (v) {
         idx_version *o = atomic_load_explicit(&v->older, memory_order_relaxed);
-        commit_live_sub(db, v, e->klen);
-        if (!head) ctr_sub(&db->st_old_versions, 1);
+        /* Only the newest version was counted live; older ones stopped
+         * counting when they were superseded. */
+        if (head) commit_live_sub(db, v, e->klen);
+        else ctr_sub(&db->st_old_versions, 1);
         head = 0;
         if (v != &e->first) epoch_retire(&db->ep, v, commit_version_free, db);
         v = o;
@@ -592,7 +594,18 @@ int commit_replay_frame(void *arg, const rec_frame *f, const uint8_t *frame, log
             seqs = r.val;
             continue;
         }
-        uint64_t seq = seqs ? util_get_u64(seqs + 8 * (i - 1)) : f->seq;
+        uint64_t seq = f->seq;
+        if (seqs) {
+            seq = util_get_u64(seqs + REC_SEQS_ENTRY * (i - 1));
+            uint64_t sup = util_get_u64(seqs + REC_SEQS_ENTRY * (i - 1) + 8);
+            /* An older version moved for a snapshot, superseded by a version
+             * the checkpoint already reflects: no open needs it, and applying
+             * it could resurrect a key the checkpoint knows is deleted. */
+            if (sup > seq && sup <= db->replay_ckpt_seq) {
+                if (seq > db->last_seq) db->last_seq = seq;
+                continue;
+            }
+        }
         int rc = replay_record(db, &r, seq, seg);
         if (rc) return rc;
         if (seq > db->last_seq) db->last_seq = seq;

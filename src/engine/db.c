@@ -308,6 +308,7 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     rc = ckpt_load(db, &cs);
     if (rc) goto fail;
     db->unresolved = cs.unresolved;
+    db->replay_ckpt_seq = cs.seq;
     rc = log_replay(&db->log, cs.seg, cs.off, commit_replay_frame, db);
     if (rc == LDB_OK && db->unresolved) {
         /* The checkpoint names a location replay could not re-establish:
@@ -317,6 +318,7 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
                        cs.seq, db->unresolved);
         db->ckpt_fallbacks++;
         memset(&cs, 0, sizeof cs);
+        db->replay_ckpt_seq = 0;
         rc = commit_reset_index(db);
         if (rc == LDB_OK) rc = log_replay(&db->log, 0, 0, commit_replay_frame, db);
     }

@@ -85,6 +85,7 @@ struct ldb {
     _Atomic uint64_t ckpt_log_bytes; /* log bytes appended when it was taken */
     uint64_t recovery_ckpt_seq, ckpt_fallbacks;
     uint64_t unresolved;           /* recovery: versions awaiting a location */
+    uint64_t replay_ckpt_seq;      /* recovery: sequence of the loaded checkpoint */
 
     /* segment cleaning (gc.c) and the maintenance thread (maint.c) */
     pthread_mutex_t gc_mu;         /* one cleaner at a time */

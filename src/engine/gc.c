@@ -56,6 +56,7 @@ static void note_touched(gc_run *g, uint64_t id)
 typedef struct gc_move {
     const uint8_t *rec;
     uint64_t seq;
+    uint64_t sup;     /* the key's newest version's sequence right now */
     size_t size;
     idx_entry *e;     /* NULL for a tombstone whose key left the index */
     idx_version *v;   /* version to swap, NULL likewise */
@@ -98,8 +99,10 @@ static int gc_flush(gc_run *g)
             idx_version *h = e ? atomic_load_explicit(&e->head, memory_order_relaxed) : NULL;
             if (r.type != REC_DEL || g->victim_oldest || (h && h->seq > g->cands[i].seq)) continue;
         }
+        idx_version *head = e ? atomic_load_explicit(&e->head, memory_order_relaxed) : NULL;
         mv[nm].rec = g->cands[i].rec;
         mv[nm].seq = g->cands[i].seq;
+        mv[nm].sup = hit && head ? head->seq : g->cands[i].seq;
         mv[nm].size = rec_size(r.klen, r.vlen);
         mv[nm].e = hit ? e : NULL;
         mv[nm].v = hit;
@@ -107,7 +110,7 @@ static int gc_flush(gc_run *g)
         nm++;
     }
     if (!nm) goto unlock;
-    size_t seqs_size = rec_size(1, 8 * nm);
+    size_t seqs_size = rec_size(1, REC_SEQS_ENTRY * nm);
     size_t total = REC_FRAME_HDR + seqs_size + body;
     uint8_t *dst;
     log_segment *seg;
@@ -117,22 +120,22 @@ static int gc_flush(gc_run *g)
         goto unlock;
     }
     uint64_t maxseq = 0;
-    uint8_t *seqtab = alloc_malloc(8 * nm);
+    uint8_t *seqtab = alloc_malloc(REC_SEQS_ENTRY * nm);
     if (!seqtab) {
         rc = LDB_NOMEM;
         goto unlock;
     }
     for (size_t i = 0; i < nm; i++) {
-        util_put_u64(seqtab + 8 * i, mv[i].seq);
+        util_put_u64(seqtab + REC_SEQS_ENTRY * i, mv[i].seq);
+        util_put_u64(seqtab + REC_SEQS_ENTRY * i + 8, mv[i].sup);
         if (mv[i].seq > maxseq) maxseq = mv[i].seq;
     }
     rec_frame_write(dst, maxseq, (uint32_t)(seqs_size + body), (uint32_t)(nm + 1), REC_F_RELOCATED);
     uint8_t *p = dst + REC_FRAME_HDR;
     static const uint8_t zero_key = 0;
-    uint32_t crc = rec_crc(REC_SEQS, REC_COMP_NONE, 1, (uint32_t)(8 * nm), (uint32_t)(8 * nm),
-                           &zero_key, seqtab);
-    p += rec_write(p, REC_SEQS, REC_COMP_NONE, 1, (uint32_t)(8 * nm), (uint32_t)(8 * nm), crc,
-                   &zero_key, seqtab);
+    uint32_t tab = (uint32_t)(REC_SEQS_ENTRY * nm);
+    uint32_t crc = rec_crc(REC_SEQS, REC_COMP_NONE, 1, tab, tab, &zero_key, seqtab);
+    p += rec_write(p, REC_SEQS, REC_COMP_NONE, 1, tab, tab, crc, &zero_key, seqtab);
     alloc_free(seqtab);
     for (size_t i = 0; i < nm; i++) {
         memcpy(p, mv[i].rec, mv[i].size); /* bytes and checksum unchanged */
@@ -162,8 +165,11 @@ static int gc_flush(gc_run *g)
                 pv = atomic_load_explicit(&pv->older, memory_order_relaxed);
             atomic_store_explicit(&pv->older, nv, memory_order_release);
         }
-        commit_live_sub(db, v, e->klen);
-        commit_live_add(db, seg, nv, e->klen);
+        /* Only a key's newest version counts as live bytes. */
+        if (h == v) {
+            commit_live_sub(db, v, e->klen);
+            commit_live_add(db, seg, nv, e->klen);
+        }
         if (v != &e->first && epoch_retire(&db->ep, v, commit_version_free, db) != LDB_OK)
             g->incomplete = 1; /* leaks one version rather than free it early */
     }
@@ -213,7 +219,7 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
                     if (rc) goto out;
                 }
                 g->cands[g->ncands].rec = p;
-                g->cands[g->ncands].seq = seqs ? util_get_u64(seqs + 8 * (i - 1)) : f.seq;
+                g->cands[g->ncands].seq = seqs ? util_get_u64(seqs + REC_SEQS_ENTRY * (i - 1)) : f.seq;
                 g->ncands++;
                 g->cand_bytes += rec_size(r.klen, r.vlen);
             }
@@ -235,7 +241,12 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
         pthread_mutex_unlock(&db->commit_mu);
         if (s) {
             rc = log_sync_segment(s, send);
-            if (rc) goto out;
+            if (rc) {
+                /* The page cache may have dropped what failed: nothing
+                 * appended since can be trusted to be on disk. */
+                atomic_store(&db->failed, 1);
+                goto out;
+            }
         }
     }
     pthread_mutex_lock(&db->commit_mu);

@@ -55,7 +55,12 @@ static inline int io_fault(io_op op, const char *path)
 {
     io_fault_fn fn = atomic_load_explicit(&io_hook, memory_order_relaxed);
     if (LDB_LIKELY(fn == NULL)) return 0;
-    return fn(op, path, io_hook_arg);
+    /* An injected EINTR is retried exactly like a real one (bounded, so a
+     * hook that always interrupts cannot hang us). */
+    int f, tries = 0;
+    do f = fn(op, path, io_hook_arg);
+    while (f == -EINTR && ++tries < 1000);
+    return f == -EINTR ? -EIO : f;
 }
 
 int io_open(const char *path, int flags, mode_t mode)

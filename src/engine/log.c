@@ -441,20 +441,15 @@ static int log_rotate(ldb_log *log, size_t need)
     int rc = segs_push(log, NULL);
     if (rc) return rc;
     log->nsegs--;
+    if (log->sync_mode != LDB_SYNC_NONE && atomic_load(&old->dirty)) {
+        /* The older segment is complete on disk before a newer file exists:
+         * after a power loss the log is a prefix of history, and a torn tail
+         * can only be in the newest file. */
+        rc = log_sync_segment(old, old->end);
+        if (rc) return LDB_IO;
+    }
     rc = seg_create(log, old->id + 1, size, &s);
     if (rc) return rc;
-    if (log->sync_mode != LDB_SYNC_NONE) {
-        /* Older segments are complete on disk before the newer one gets a
-         * byte: after a power loss the log is a prefix of history. */
-        int r = io_fdatasync(old->fd, old->path, old->end);
-        if (r == 0) atomic_store_explicit(&old->dirty, 0, memory_order_relaxed);
-        if (r < 0) {
-            util_set_error("fdatasync of %s failed: %s", old->path, strerror(-r));
-            io_unlink(s->path);
-            seg_close(s);
-            return LDB_IO;
-        }
-    }
     mprotect(old->base, old->size, PROT_READ); /* stray writes fault loudly */
     old->writable = 0;
     log->segs[log->nsegs++] = s;

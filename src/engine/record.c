@@ -101,7 +101,7 @@ rec_status rec_parse(const uint8_t *p, size_t avail, rec_view *out)
     if (r.vlen > LDB_MAX_VALUE + 65536u || r.rawlen > LDB_MAX_VALUE) return REC_BAD;
     if (r.comp == REC_COMP_NONE && r.vlen != r.rawlen) return REC_BAD;
     if (r.type == REC_DEL && (r.vlen || r.rawlen || r.comp)) return REC_BAD;
-    if (r.type == REC_SEQS && (r.comp || r.klen != 1 || (r.vlen & 7))) return REC_BAD;
+    if (r.type == REC_SEQS && (r.comp || r.klen != 1 || (r.vlen % REC_SEQS_ENTRY))) return REC_BAD;
     if (rec_size(r.klen, r.vlen) > avail) return REC_BAD;
     r.key = p + REC_HDR;
     r.val = p + REC_HDR + r.klen;
@@ -171,7 +171,7 @@ rec_status rec_frame_check(const uint8_t *p, size_t avail, rec_frame *out,
          * may carry one. */
         int want_seqs = (f.flags & REC_F_RELOCATED) && i == 0;
         if (want_seqs != (r.type == REC_SEQS) ||
-            (want_seqs && r.vlen != 8u * (f.nrec - 1))) {
+            (want_seqs && r.vlen != REC_SEQS_ENTRY * (f.nrec - 1))) {
             snprintf(why, why_cap, "record %u of the frame has a misplaced sequence table", i);
             return REC_BAD;
         }

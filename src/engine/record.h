@@ -41,9 +41,13 @@
 
 enum { REC_PUT = 1, REC_DEL = 2, REC_SEQS = 3 };
 /* A frame written by the segment cleaner (REC_F_RELOCATED) moves records of
- * many commits: its first record is a REC_SEQS table (key "\0", value =
- * one little-endian u64 sequence number per following record), so every
- * moved record keeps its original sequence number. */
+ * many commits: its first record is a REC_SEQS table (key "\0", value = one
+ * pair of little-endian u64 per following record: the record's own sequence
+ * number, and the sequence of the key's newest version when it was moved —
+ * equal for a key's current version, larger for an older version kept only
+ * for a snapshot, which recovery must not let override what a checkpoint
+ * already knows). REC_SEQS_ENTRY is the size of one pair. */
+#define REC_SEQS_ENTRY 16u
 enum { REC_COMP_NONE = 0, REC_COMP_LZ4 = 1, REC_COMP_ZSTD = 2 };
 /* Frame flags. */
 #define REC_F_RELOCATED 0x1u /* written by the segment cleaner, not a user */
