@@ -581,6 +581,49 @@ static int replay_record(ldb *db, const rec_view *r, uint64_t seq, log_segment *
     return LDB_OK;
 }
 
+/* An older version moved by the cleaner while a newer one (sequence sup)
+ * was the key's head. Such a copy lands in the log after the newer version,
+ * and may outlive it (the cleaner drops a delete once its own segment is
+ * the oldest), so applying it in log order could resurrect a deleted key.
+ * It is needed only if the newer version never became durable (FULL mode:
+ * it was awaiting its sync when the process died); commits become durable
+ * in sequence order, so that is exactly when replay found no sequence as
+ * high as sup. */
+typedef struct replay_deferred {
+    const uint8_t *rec;
+    uint64_t seq, sup;
+    log_segment *seg;
+} replay_deferred;
+
+static int defer_push(ldb *db, const uint8_t *rec, uint64_t seq, uint64_t sup, log_segment *seg)
+{
+    if (db->ndeferred == db->cap_deferred) {
+        size_t nc = db->cap_deferred ? db->cap_deferred * 2 : 64;
+        replay_deferred *v = alloc_realloc(db->deferred, nc * sizeof *v);
+        if (!v) return LDB_NOMEM;
+        db->deferred = v;
+        db->cap_deferred = nc;
+    }
+    db->deferred[db->ndeferred++] = (replay_deferred){rec, seq, sup, seg};
+    return LDB_OK;
+}
+
+int commit_replay_settle(ldb *db)
+{
+    int rc = LDB_OK;
+    for (size_t i = 0; i < db->ndeferred && rc == LDB_OK; i++) {
+        replay_deferred *d = &db->deferred[i];
+        if (d->sup <= db->last_seq) continue; /* its successor is durable */
+        rec_view r;
+        rec_parse(d->rec, REC_MAX_FRAME, &r); /* checked by the log */
+        rc = replay_record(db, &r, d->seq, d->seg);
+    }
+    alloc_free(db->deferred);
+    db->deferred = NULL;
+    db->ndeferred = db->cap_deferred = 0;
+    return rc;
+}
+
 int commit_replay_frame(void *arg, const rec_frame *f, const uint8_t *frame, log_segment *seg)
 {
     ldb *db = arg;
@@ -598,11 +641,11 @@ int commit_replay_frame(void *arg, const rec_frame *f, const uint8_t *frame, log
         if (seqs) {
             seq = util_get_u64(seqs + REC_SEQS_ENTRY * (i - 1));
             uint64_t sup = util_get_u64(seqs + REC_SEQS_ENTRY * (i - 1) + 8);
-            /* An older version moved for a snapshot, superseded by a version
-             * the checkpoint already reflects: no open needs it, and applying
-             * it could resurrect a key the checkpoint knows is deleted. */
-            if (sup > seq && sup <= db->replay_ckpt_seq) {
-                if (seq > db->last_seq) db->last_seq = seq;
+            if (sup > seq) {
+                /* An older version the cleaner moved for a snapshot; decided
+                 * when replay ends (commit_replay_settle). */
+                int rc = defer_push(db, r.rec, seq, sup, seg);
+                if (rc) return rc;
                 continue;
             }
         }
@@ -633,6 +676,9 @@ int commit_reset_index(ldb *db)
     db->recovery_records = 0;
     db->replayed_bytes = 0;
     db->unresolved = 0;
+    alloc_free(db->deferred);
+    db->deferred = NULL;
+    db->ndeferred = db->cap_deferred = 0;
     return idx_init(&db->tree, &db->ep);
 }
 

@@ -212,6 +212,7 @@ static void db_free(ldb *db)
     log_close(&db->log);
     if (db->lock_fd >= 0) io_close(db->lock_fd);
     alloc_free(db->tombs);
+    alloc_free(db->deferred);
     alloc_free(db->dir);
     pthread_mutex_destroy(&db->commit_mu);
     pthread_mutex_destroy(&db->sync_mu);
@@ -308,8 +309,9 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     rc = ckpt_load(db, &cs);
     if (rc) goto fail;
     db->unresolved = cs.unresolved;
-    db->replay_ckpt_seq = cs.seq;
+    if (cs.seq > db->last_seq) db->last_seq = cs.seq;
     rc = log_replay(&db->log, cs.seg, cs.off, commit_replay_frame, db);
+    if (rc == LDB_OK) rc = commit_replay_settle(db);
     if (rc == LDB_OK && db->unresolved) {
         /* The checkpoint names a location replay could not re-establish:
          * distrust it and rebuild from the whole log. */
@@ -318,9 +320,9 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
                        cs.seq, db->unresolved);
         db->ckpt_fallbacks++;
         memset(&cs, 0, sizeof cs);
-        db->replay_ckpt_seq = 0;
         rc = commit_reset_index(db);
         if (rc == LDB_OK) rc = log_replay(&db->log, 0, 0, commit_replay_frame, db);
+        if (rc == LDB_OK) rc = commit_replay_settle(db);
     }
     if (rc) goto fail;
     if (cs.seq > db->last_seq) db->last_seq = cs.seq;

@@ -85,7 +85,9 @@ struct ldb {
     _Atomic uint64_t ckpt_log_bytes; /* log bytes appended when it was taken */
     uint64_t recovery_ckpt_seq, ckpt_fallbacks;
     uint64_t unresolved;           /* recovery: versions awaiting a location */
-    uint64_t replay_ckpt_seq;      /* recovery: sequence of the loaded checkpoint */
+    struct replay_deferred *deferred; /* recovery: older versions moved by the
+                                      cleaner, decided once replay ends */
+    size_t ndeferred, cap_deferred;
 
     /* segment cleaning (gc.c) and the maintenance thread (maint.c) */
     pthread_mutex_t gc_mu;         /* one cleaner at a time */
@@ -154,6 +156,9 @@ void commit_stop_syncer(ldb *db);
 /* Replay of one frame during open. */
 int commit_replay_frame(void *db, const rec_frame *f, const uint8_t *frame,
                         log_segment *seg);
+/* After each log replay: decides the older versions the cleaner moved for
+ * snapshots (see commit.c). */
+int commit_replay_settle(ldb *db);
 /* After replay: drops tombstoned keys (no snapshot exists yet) and builds
  * the lookup accelerator. */
 int commit_finish_recovery(ldb *db);
