@@ -56,6 +56,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -185,6 +186,9 @@ typedef struct config {
     int max_per_round;  /* commits a child writes before closing */
     int rotation_kill;  /* kill at the first rotation instead, never sync
                            explicitly, and tear every unsynced tail */
+    int stall_syncer;   /* the background syncer's fdatasync takes 20 ms (a
+                           slow disk), so rotations happen while it runs;
+                           every unsynced tail is torn */
 } config;
 
 static void fill_opts(const config *c, ldb_options *o)
@@ -198,6 +202,22 @@ static void fill_opts(const config *c, ldb_options *o)
     o->checkpoint_bytes = c->maintenance ? 64u << 10 : 0;
     o->checkpoint_on_close = 0;
     if (c->rotation_kill) o->sync_interval_ms = 100000; /* only rotations sync */
+}
+
+static pthread_t child_thread;
+
+/* A slow disk for everyone but the committing thread: the NORMAL syncer's
+ * (and the maintenance thread's) log syncs stall before they start. */
+static int stall_hook(io_op op, const char *path, void *arg)
+{
+    (void)arg;
+    size_t l = path ? strlen(path) : 0;
+    if (op == IO_OP_SYNC && l > 4 && strcmp(path + l - 4, ".log") == 0 &&
+        !pthread_equal(pthread_self(), child_thread)) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
 }
 
 static void child_main(const config *c, const char *dir, int fd)
@@ -222,6 +242,8 @@ static void child_main(const config *c, const char *dir, int fd)
     /* Observed from here: what recovery itself synced is in the baseline. */
     kill_at_rotation = c->rotation_kill;
     io_set_durable_hook(on_durable, (void *)dir);
+    child_thread = pthread_self();
+    if (c->stall_syncer) io_set_fault_hook(stall_hook, NULL);
     for (int i = 0; i < c->max_per_round; i++) {
         uint64_t j = next + (uint64_t)i;
         rc = commit_j(db, j);
@@ -233,6 +255,10 @@ static void child_main(const config *c, const char *dir, int fd)
         }
         pl_msg m = {.kind = M_ACK, .a = j};
         send_msg(&m);
+        /* Checkpoints and compactions at known points too: the maintenance
+         * thread alone may not run before the kill. */
+        if (c->maintenance && j % 97 == 96 && (rc = ldb_checkpoint(db)) != LDB_OK) _exit(7);
+        if (c->maintenance && j % 151 == 150 && (rc = ldb_compact(db)) != LDB_OK) _exit(8);
         if (c->mode == LDB_SYNC_NORMAL && j % 37 == 36 && !c->rotation_kill) {
             rc = ldb_sync(db);
             if (rc) _exit(4);
@@ -513,13 +539,34 @@ static int64_t check_prefix(const char *dir, const char *ctx)
 
 /* ---- rounds ------------------------------------------------------------ */
 
+/* Whether a MANIFEST exists, and how many segment ids below the newest are
+ * gone (deleted by the cleaner): the maintenance really ran. */
+static void count_maintenance(const char *dir, long *ckpt_rounds, long *max_cleaned)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    long segs = 0, maxid = 0;
+    int manifest = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, "MANIFEST") == 0) manifest = 1;
+        if (!is_segment(de->d_name)) continue;
+        segs++;
+        long id = strtol(de->d_name, NULL, 10);
+        if (id > maxid) maxid = id;
+    }
+    closedir(d);
+    *ckpt_rounds += manifest;
+    if (maxid - segs > *max_cleaned) *max_cleaned = maxid - segs;
+}
+
 static void run_config(const config *c, uint64_t seed)
 {
     tu_rng r = {seed};
     char *dir = tu_tmpdir_fast("powerloss");
     assert_non_null(dir);
     int64_t prev_k = -1;
-    long kills = 0, clean_exits = 0, lost_acked_max = 0;
+    long kills = 0, clean_exits = 0, lost_acked_max = 0, ckpt_rounds = 0, max_cleaned = 0;
     sim_stats ss = {0};
     for (int round = 0; round < c->rounds; round++) {
         round_obs *o = calloc(1, sizeof *o);
@@ -574,7 +621,8 @@ static void run_config(const config *c, uint64_t seed)
         if ((!killed || !WIFSIGNALED(status)) && !c->rotation_kill)
             assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0 && o->done);
         int64_t must = -1;
-        if (c->powerloss) must = simulate_power_loss(o, dir, &r, &ss, c->rotation_kill);
+        if (c->powerloss)
+            must = simulate_power_loss(o, dir, &r, &ss, c->rotation_kill || c->stall_syncer);
         char ctx[160];
         snprintf(ctx, sizeof ctx, "%s round %d (commits %lld.., acked %lld, seed %llu)", c->label,
                  round, (long long)o->start, (long long)o->acked, (unsigned long long)seed);
@@ -602,14 +650,18 @@ static void run_config(const config *c, uint64_t seed)
             if (acked - k > lost_acked_max) lost_acked_max = (long)(acked - k);
         }
         prev_k = k;
+        count_maintenance(dir, &ckpt_rounds, &max_cleaned);
         free(o);
     }
     fprintf(stderr,
             "# %s: %d rounds (%ld killed, %ld clean exits), %lld commits survive; dropped %ld "
             "unsynced bytes, %ld torn tails, %ld segments vanished, %ld zeroed, %ld emptied, %ld "
-            "tmp files; NORMAL lost at most %ld acknowledged commits\n",
+            "tmp files; NORMAL lost at most %ld acknowledged commits; a checkpoint after %ld "
+            "rounds, up to %ld segments cleaned\n",
             c->label, c->rounds, kills, clean_exits, (long long)prev_k + 1, ss.zeroed_bytes, ss.torn,
-            ss.vanished, ss.zeroed_new, ss.emptied_new, ss.tmp_removed, lost_acked_max);
+            ss.vanished, ss.zeroed_new, ss.emptied_new, ss.tmp_removed, lost_acked_max, ckpt_rounds,
+            max_cleaned);
+    if (c->maintenance) assert_true(ckpt_rounds > 0 && max_cleaned > 0);
     tu_rmdir(dir);
     free(dir);
 }
@@ -656,6 +708,18 @@ static void test_normal_rotation_kill(void **state)
     run_config(&c, g_seed + 6);
 }
 
+/* A slow disk: the background syncer's fdatasync of the active segment
+ * takes 20 ms, so the writer fills segments and rotates while it runs, and
+ * the kill lands with syncs in flight. The rotation must make the old
+ * segment durable itself before the next file exists (a sync still
+ * running proves nothing yet); every unsynced tail is torn. */
+static void test_normal_slow_syncer(void **state)
+{
+    (void)state;
+    config c = {"NORMAL, slow syncer", LDB_SYNC_NORMAL, 0, 1, 8, 600, 0, 1};
+    run_config(&c, g_seed + 7);
+}
+
 /* NONE promises only what a process crash leaves: nothing is dropped. */
 static void test_none_process_kill(void **state)
 {
@@ -673,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_normal_log_only),
         cmocka_unit_test(test_normal_maintenance),
         cmocka_unit_test(test_normal_rotation_kill),
+        cmocka_unit_test(test_normal_slow_syncer),
         cmocka_unit_test(test_none_process_kill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
