@@ -615,6 +615,11 @@ static int cmd_run(ctx *c)
     side.bin = o->bin ? o->bin : c->exe;
     side.inject_pct = o->inject;
     if (o->n_from_json) {
+        if (o->inject > 0 || o->bin || o->reps) {
+            cli_error("perf run: --from-json records existing results; --bin, --reps and "
+                      "--inject-slowdown apply only when perf runs the bench itself");
+            goto out;
+        }
         if (import_json(c, &side))
             goto out;
         side.bin = "";
@@ -1217,6 +1222,7 @@ static int cmd_calibrate(ctx *c)
            r.sync_mode);
     printf("%-34s %-16s %9s %9s %7s\n", "benchmark", "metric", "cv", "floor", "k");
     size_t stored = 0;
+    double worst = 0;
     for (size_t i = 0; i < nk; i++) {
         size_t na, nb;
         double *a = perf_samples_values(&r.base.samples, &keys[i], 1, &na, NULL);
@@ -1252,6 +1258,8 @@ static int cmd_calibrate(ctx *c)
             }
             stored++;
             if (gated_by_suite(&s, &keys[i])) {
+                if (row.floor > worst)
+                    worst = row.floor;
                 char name[128];
                 perf_series_name(keys[i].benchmark, keys[i].engine, keys[i].threads, name,
                                  sizeof name);
@@ -1267,6 +1275,19 @@ static int cmd_calibrate(ctx *c)
            stored, c->history_path);
     printf("floor = 95th percentile of |1 - median(A)/median(B)| over A/A groups of k runs; "
            "comparisons of n runs use floor * sqrt(k/n), never below 0.5%%\n\n");
+    if (worst > 0.10) {
+        double load[3] = {0, 0, 0};
+        FILE *la = fopen("/proc/loadavg", "r");
+        if (la) {
+            if (fscanf(la, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+                load[0] = load[1] = load[2] = 0;
+            fclose(la);
+        }
+        printf("warning: floors up to %.0f%%: the machine was noisy while calibrating (load "
+               "average %.2f %.2f %.2f). ab and check cannot see changes smaller than the "
+               "floor; re-run calibrate when the machine is quiet.\n\n",
+               worst * 100, load[0], load[1], load[2]);
+    }
     printf("The A/A comparison itself, judged on the default 2%% floor:\n");
     perf_report_rows(stdout, &r.cmp);
     printf("A/A: %u false alarm%s (regressions claimed), %u inconclusive, %u same\n",
