@@ -20,7 +20,10 @@
  *   Each step appends one line to the steps file, which the driver prints.
  *
  * Contract: blocking; spawns git, make and lightning only through proc.h;
- * removes its worktrees and bisect state at the end, success or not.
+ * removes its worktrees and bisect state at the end, success or not. One
+ * bisection per scratch directory at a time (single-threaded); other
+ * processes may keep using the repository, whose own checkout and bisect
+ * state are never touched.
  */
 #ifndef PERF_BISECT_H
 #define PERF_BISECT_H

@@ -13,7 +13,8 @@
  *   metric, value, unit, direction}]}]}
  *
  * Contract: reads the history only; writes to the FILE given; 0 or -1 with
- * e set. run_id 0 exports every run matching the filter.
+ * e set. run_id 0 exports every run matching the filter. Uses the caller's
+ * history handle, so it runs on the thread that owns that handle.
  */
 #ifndef PERF_EXPORT_H
 #define PERF_EXPORT_H
