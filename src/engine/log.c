@@ -441,10 +441,13 @@ static int log_rotate(ldb_log *log, size_t need)
     int rc = segs_push(log, NULL);
     if (rc) return rc;
     log->nsegs--;
-    if (log->sync_mode != LDB_SYNC_NONE && atomic_load(&old->dirty)) {
+    if (log->sync_mode != LDB_SYNC_NONE) {
         /* The older segment is complete on disk before a newer file exists:
          * after a power loss the log is a prefix of history, and a torn tail
-         * can only be in the newest file. */
+         * can only be in the newest file.  Unconditional: the syncer clears
+         * `dirty` before its fdatasync returns, so a clean flag does not
+         * prove the bytes are on disk yet (one fdatasync per segment is
+         * cheap next to the segment's writes). */
         rc = log_sync_segment(old, old->end);
         if (rc) return LDB_IO;
     }
