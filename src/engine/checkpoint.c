@@ -402,7 +402,11 @@ static int read_manifest(ldb *db, char names[2][64], int *count)
     char *line = text + 23;
     while (line < crcline && *count < 2) {
         char nm[64];
-        if (sscanf(line, "checkpoint %63s", nm) == 1) snprintf(names[(*count)++], 64, "%s", nm);
+        /* A name is a file in this directory, never a path elsewhere (the
+         * crc guards against damage, not against a crafted MANIFEST). */
+        if (sscanf(line, "checkpoint %63s", nm) == 1 && strncmp(nm, "ckpt-", 5) == 0 &&
+            !strchr(nm, '/'))
+            snprintf(names[(*count)++], 64, "%s", nm);
         char *nl = strchr(line, '\n');
         if (!nl) break;
         line = nl + 1;

@@ -289,6 +289,22 @@ static void install(ldb *db, commit_op *op, uint64_t seq, const uint8_t *rec, lo
  * once it has grown); larger commits get one buffer for all their values. */
 static _Thread_local uint8_t *tls_cbuf;
 static _Thread_local size_t tls_cbuf_cap;
+/* The key only frees a thread's buffer when the thread exits (applications
+ * that run many short-lived writer threads would otherwise leak one buffer
+ * each); the hot path reads the _Thread_local pointer. */
+static pthread_key_t cbuf_key;
+static pthread_once_t cbuf_once = PTHREAD_ONCE_INIT;
+static int cbuf_key_ok;
+
+static void cbuf_thread_exit(void *p)
+{
+    alloc_free(p);
+}
+
+static void cbuf_key_init(void)
+{
+    cbuf_key_ok = pthread_key_create(&cbuf_key, cbuf_thread_exit) == 0;
+}
 
 static void commit_free_cbuf(uint8_t *b)
 {
@@ -311,10 +327,12 @@ static int commit_compress(ldb *db, commit_op *ops, size_t n, uint8_t **cbuf)
     uint8_t *buf;
     if (n == 1) {
         if (tls_cbuf_cap < need) {
+            pthread_once(&cbuf_once, cbuf_key_init);
             uint8_t *nb = alloc_realloc(tls_cbuf, need);
             if (!nb) return LDB_NOMEM;
             tls_cbuf = nb;
             tls_cbuf_cap = need;
+            if (cbuf_key_ok) pthread_setspecific(cbuf_key, nb);
         }
         buf = tls_cbuf;
     } else {
@@ -493,7 +511,11 @@ static void *syncer_main(void *arg)
         uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)db->opt.sync_interval_ms * 1000000ull;
         ts.tv_sec += (time_t)(ns / 1000000000ull);
         ts.tv_nsec = (long)(ns % 1000000000ull);
-        pthread_cond_timedwait(&db->sync_cv, &db->sync_mu, &ts);
+        /* sync_cv is also broadcast by every group-commit sync (ldb_sync,
+         * checkpoints); only the deadline or a stop ends the interval, so
+         * NORMAL syncs once per interval, not once per broadcast. */
+        while (!db->stop &&
+               pthread_cond_timedwait(&db->sync_cv, &db->sync_mu, &ts) != ETIMEDOUT) {}
         if (db->stop) break;
         uint64_t a = atomic_load_explicit(&db->appended, memory_order_acquire);
         if (a > db->durable && !atomic_load(&db->failed)) {
