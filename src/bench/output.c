@@ -4,6 +4,8 @@
  */
 #include "bench/output.h"
 
+#include "bench/counts.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -197,6 +199,15 @@ static json_t *params_json(const bench_report *rep, const bench_result *r)
     json_object_set_new(p, "inject_slowdown_pct", json_real(r->slowdown_pct));
     if (r->slowdown_spin_ns > 0)
         json_object_set_new(p, "slowdown_spin_ns", json_real(r->slowdown_spin_ns));
+    if (r->slowdown_spin_iters > 0)
+        json_object_set_new(p, "slowdown_spin_iters", u64_json(r->slowdown_spin_iters));
+    if (c->measure == BENCH_MEASURE_COUNTS) {
+        /* Only then, so wall-clock params stay what they always were. */
+        json_object_set_new(p, "measure", json_string("counts"));
+        json_object_set_new(p, "cache_model",
+                            json_string("callgrind I1 " BENCH_COUNTS_I1 " D1 " BENCH_COUNTS_D1
+                                        " LL " BENCH_COUNTS_LL));
+    }
     json_object_set_new(p, "note", w->note ? json_string(w->note) : json_null());
     json_object_set_new(p, "compare_to",
                         w->compare_to ? json_string(w->compare_to) : json_null());
@@ -310,6 +321,8 @@ static json_t *config_json(const bench_report *rep)
                             ? json_string(bench_dist_name((bench_dist_kind)c->distribution))
                             : json_null());
     json_object_set_new(o, "inject_slowdown_pct", json_real(c->inject_slowdown_pct));
+    json_object_set_new(o, "measure", json_string(c->measure == BENCH_MEASURE_COUNTS
+                                                      ? "counts" : "wallclock"));
     json_object_set_new(o, "timer_overhead_ns", json_real(rep->timer_overhead_ns));
     json_t *hw = json_object();
     json_object_set_new(hw, "available", json_boolean(rep->perf_available));

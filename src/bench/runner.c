@@ -660,6 +660,7 @@ typedef struct phase {
     atomic_uint_fast64_t *ins;   /* next insert index (shared data set) */
     uint64_t present;            /* keys present at phase start */
     int (*get_raw)(void *, const void *, size_t, void *, size_t, size_t *);
+    const bench_run_hooks *hooks; /* worker hooks of this phase, or NULL */
     /* the start gate */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -859,8 +860,14 @@ static void *worker_main(void *arg)
     while (!ph->go)
         pthread_cond_wait(&ph->cv, &ph->mu);
     pthread_mutex_unlock(&ph->mu);
-    if (rc == BENCH_OK)
+    const bench_run_hooks *hk = ph->hooks;
+    if (rc == BENCH_OK) {
+        if (hk && hk->worker_begin)
+            hk->worker_begin(hk->arg);
         worker_loop(wk);
+        if (hk && hk->worker_end)
+            hk->worker_end(hk->arg);
+    }
     wk->t_end = now_ns();
     if (rc == BENCH_OK)
         ph->eng->thread_fini(ph->h, wk->tctx);
@@ -887,6 +894,7 @@ static int run_phase(phase *ph, phase_out *out, const bench_run_hooks *hooks,
     int ctr_on = 0;
     out->err[0] = '\0';
     out->has_ctr = 0;
+    ph->hooks = hooks;
     pthread_mutex_init(&ph->mu, NULL);
     pthread_cond_init(&ph->cv, NULL);
     ph->ready = ph->go = 0;
@@ -940,7 +948,7 @@ static int run_phase(phase *ph, phase_out *out, const bench_run_hooks *hooks,
         pthread_cond_wait(&ph->cv, &ph->mu);
     pthread_mutex_unlock(&ph->mu);
 
-    if (ph->measure && hooks && hooks->phase_begin)
+    if (hooks && hooks->phase_begin)
         hooks->phase_begin(hooks->arg, info);
     uint64_t t0 = now_ns();
     pthread_mutex_lock(&ph->mu);
@@ -1238,7 +1246,11 @@ static int ops_rep(eng_run *e, void **h, const bench_workload *w, int threads,
     }
     int lt = e->eng == e->rc->lightning;
     int slow = lt && c->inject_slowdown_pct > 0;
+    /* Counts mode: the busy work is a fixed number of iterations sized
+     * from the counted cost of the warm-up (bench_run_hooks.slowdown_iters). */
+    int counted = slow && c->hooks && c->hooks->slowdown_iters;
     double spin_ns = 0.0;
+    uint64_t spin_iters = 0;
     ph.cfg = c;
     ph.eng = e->eng;
     ph.w = w;
@@ -1260,6 +1272,8 @@ static int ops_rep(eng_run *e, void **h, const bench_workload *w, int threads,
     } else {
         if (slow)
             bench_lightning_slowdown_base(*h, 0);
+        if (counted)
+            bench_lightning_slowdown_set_iters(*h, 0);
         double wsecs = c->warmup_s;
         uint64_t wops = c->warmup_ops;
         if (slow && !wops && wsecs < SLOWDOWN_MIN_WARM_S)
@@ -1272,12 +1286,17 @@ static int ops_rep(eng_run *e, void **h, const bench_workload *w, int threads,
             ph.total_ops = wops;
             ph.duration_s = wsecs;
             ph.present = atomic_load(&e->ins);
-            rc = run_phase(&ph, &out, NULL, NULL);
+            bench_phase_info winfo = {e->eng->name, w, threads, rep, 0};
+            rc = run_phase(&ph, &out, counted ? c->hooks : NULL, &winfo);
             if (rc != BENCH_OK) {
                 eng_fail(e, w->name, out.err);
                 goto out;
             }
-            if (slow && out.ops > 0 && out.seconds > 0) {
+            if (counted) {
+                spin_iters = c->hooks->slowdown_iters(c->hooks->arg, &winfo, out.ops,
+                                                      c->inject_slowdown_pct);
+                bench_lightning_slowdown_set_iters(*h, spin_iters);
+            } else if (slow && out.ops > 0 && out.seconds > 0) {
                 int cores = e->rc->rep->machine.usable_cores > 0
                                 ? e->rc->rep->machine.usable_cores
                                 : usable_cores();
@@ -1294,9 +1313,11 @@ static int ops_rep(eng_run *e, void **h, const bench_workload *w, int threads,
     ph.total_ops = c->ops;
     ph.duration_s = c->duration_s;
     ph.present = atomic_load(&e->ins);
-    bench_phase_info info = {e->eng->name, w, threads, rep};
+    bench_phase_info info = {e->eng->name, w, threads, rep, 1};
     rc = run_phase(&ph, &out, c->hooks, &info);
-    if (slow)
+    if (counted)
+        bench_lightning_slowdown_set_iters(*h, 0);
+    else if (slow)
         bench_lightning_slowdown_base(*h, 0);
     if (rc != BENCH_OK) {
         eng_fail(e, w->name, out.err);
@@ -1316,8 +1337,9 @@ static int ops_rep(eng_run *e, void **h, const bench_workload *w, int threads,
     r->notfound = out.notfound;
     r->items = out.items;
     r->rejected = out.rejected;
-    r->slowdown_pct = spin_ns > 0 ? c->inject_slowdown_pct : 0.0;
+    r->slowdown_pct = spin_ns > 0 || spin_iters > 0 ? c->inject_slowdown_pct : 0.0;
     r->slowdown_spin_ns = spin_ns;
+    r->slowdown_spin_iters = spin_iters;
     snprintf(r->primary, sizeof r->primary, "ops_per_sec");
     if (w->op == BENCH_WOP_MIX && w->mix[BENCH_OP_SCAN] > 0 && out.seconds > 0)
         bench_result_add_metric(r, "keys_per_sec",

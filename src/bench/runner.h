@@ -57,6 +57,10 @@
 #include "bench/workloads.h"
 
 enum { BENCH_LOAD_SEQ = 0, BENCH_LOAD_RANDOM = 1 };
+/* Wall clock (the default) or deterministic counts under callgrind
+ * (bench/counts.h; the wall-clock figures are then those of a run under
+ * valgrind and say nothing about speed). */
+enum { BENCH_MEASURE_WALLCLOCK = 0, BENCH_MEASURE_COUNTS = 1 };
 enum { BENCH_BETTER_HIGHER = 1, BENCH_BETTER_LOWER = -1 };
 enum {
     BENCH_ENGINE_NOT_RUN = 0,
@@ -77,6 +81,8 @@ typedef struct bench_phase_info {
     const bench_workload *workload;
     int threads;
     int repetition;       /* 1-based */
+    int measured;         /* 1 the measured phase; 0 a warm-up counted for
+                             warmup_cost (below) */
 } bench_phase_info;
 
 /* Called on the calling thread right before the measured workers are
@@ -88,6 +94,19 @@ typedef struct bench_run_hooks {
     void (*phase_end)(void *arg, const bench_phase_info *info,
                       struct bench_result *res);
     void *arg;
+    /* Optional. Called on each worker thread of a hooked phase right after
+     * the start gate opens and right after its operation loop ends (before
+     * it reads the clock): per-thread instrumentation of the loop alone. */
+    void (*worker_begin)(void *arg);
+    void (*worker_end)(void *arg);
+    /* Optional: a deterministic --inject-slowdown. When set and the
+     * lightning engine is slowed, the warm-up of each phase runs hooked
+     * (phase_begin and the worker hooks, info->measured = 0), without busy
+     * work, and then this returns the busy-loop iterations per operation
+     * that add pct% to the cost of one of its `ops` operations (0: none);
+     * the measured phase runs with them (bench_lightning_slowdown_set_iters). */
+    uint64_t (*slowdown_iters)(void *arg, const bench_phase_info *info, uint64_t ops,
+                               double pct);
 } bench_run_hooks;
 
 typedef struct bench_run_config {
@@ -116,6 +135,7 @@ typedef struct bench_run_config {
     FILE *log;                /* notes; NULL = silent */
     bool progress;            /* a \r progress line on log */
     const bench_run_hooks *hooks; /* may be NULL */
+    int measure;              /* BENCH_MEASURE_*: what the results record */
 } bench_run_config;
 
 /* Defaults: 100000 keys, 16 B keys, 1024 B values, threads {1}, 2 s
@@ -153,6 +173,8 @@ typedef struct bench_result {
                                  checkpoint, 0 not; -1 not applicable */
     double slowdown_pct;      /* injected slowdown actually applied */
     double slowdown_spin_ns;  /* busy work added per operation */
+    uint64_t slowdown_spin_iters; /* busy-loop iterations per operation
+                                     when set deterministically (counts) */
     /* Figures beyond the fixed fields (never a copy of one of them):
      * keys_per_sec, puts_per_sec, bytes_per_key, open_s, ... */
     bench_metric metrics[BENCH_MAX_METRICS];

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/counts.h"
 #include "bench/engine.h"
 #include "bench/output.h"
 #include "bench/runner.h"
@@ -65,6 +66,13 @@ static void usage(FILE *f)
 "                       the YCSB and multiget workloads (default: their own)\n"
 "  --inject-slowdown P  lightning only: busy work of P%% of each op's measured\n"
 "                       cost (to check the regression framework)\n"
+"  --measure M          wallclock (default) or counts: a fixed number of ops\n"
+"                       (--ops, default 2000; warm-up --warmup-ops, default\n"
+"                       the same) under valgrind's callgrind with a fixed cache\n"
+"                       model; adds ir_per_op, d1_misses_per_op,\n"
+"                       ll_misses_per_op, i1_misses_per_op and\n"
+"                       est_cycles_per_op (Ir + 10 D1 + 100 LL misses) of the\n"
+"                       measured phase only; 1 rep unless --reps\n"
 "  --no-progress        no progress line even on a terminal\n"
 "  -h, --help           this text\n"
 "\n"
@@ -175,7 +183,7 @@ enum {
     OPT_VALUE_SIZE, OPT_THREADS, OPT_DURATION, OPT_OPS, OPT_WARMUP,
     OPT_WARMUP_OPS, OPT_REPS, OPT_SEED, OPT_SYNC, OPT_DIR, OPT_KEEP, OPT_JSON,
     OPT_FORMAT, OPT_QUICK, OPT_SAMPLE, OPT_LOAD_ORDER, OPT_DIST, OPT_INJECT,
-    OPT_NO_PROGRESS
+    OPT_NO_PROGRESS, OPT_MEASURE
 };
 
 static const struct option long_opts[] = {
@@ -203,6 +211,7 @@ static const struct option long_opts[] = {
     {"distribution", required_argument, NULL, OPT_DIST},
     {"inject-slowdown", required_argument, NULL, OPT_INJECT},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"measure", required_argument, NULL, OPT_MEASURE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -218,6 +227,9 @@ int cli_bench_main(int argc, char **argv)
     const char *json_path = NULL;
     int format = FMT_TABLE, quick = 0, no_progress = 0;
     int set_keys = 0, set_duration = 0, set_warmup = 0, set_reps = 0;
+    int counts = 0;
+    bench_counts_ctx cctx;
+    bench_run_hooks chooks;
     uint64_t u;
     double d;
     char err[256];
@@ -329,6 +341,14 @@ int cli_bench_main(int argc, char **argv)
             cfg.inject_slowdown_pct = d;
             break;
         case OPT_NO_PROGRESS: no_progress = 1; break;
+        case OPT_MEASURE:
+            if (strcmp(optarg, "counts") == 0)
+                counts = 1;
+            else if (strcmp(optarg, "wallclock") == 0)
+                counts = 0;
+            else
+                goto bad_value;
+            break;
         case '?':
         default:
             if (optopt)
@@ -359,6 +379,20 @@ int cli_bench_main(int argc, char **argv)
         if (!set_reps)
             cfg.reps = 1;
     }
+    if (counts) {
+        if (set_duration || set_warmup) {
+            cli_error("bench: --measure counts runs a fixed number of operations: use "
+                      "--ops and --warmup-ops, not --duration or --warmup");
+            return 2;
+        }
+        if (!cfg.ops)
+            cfg.ops = BENCH_COUNTS_DEFAULT_OPS;
+        if (!cfg.warmup_ops)
+            cfg.warmup_ops = cfg.ops;
+        if (!set_reps)
+            cfg.reps = 1;
+        cfg.measure = BENCH_MEASURE_COUNTS;
+    }
     if (parse_engines(engine_spec, engines, &cfg.n_engines) != 0)
         return 2;
     int nw = bench_workloads_select(workload_spec, workloads, MAX_WORKLOADS, err,
@@ -376,6 +410,23 @@ int cli_bench_main(int argc, char **argv)
         cli_error("bench: %s", err);
         return 2;
     }
+    if (counts && !bench_counts_active()) {
+        /* Arguments are valid: run this same command under callgrind. */
+        int code = 2;
+        if (bench_counts_exec(argc, argv, &code, err, sizeof err) != 0) {
+            cli_error("bench: %s", err);
+            return 2;
+        }
+        return code;
+    }
+    if (counts) {
+        if (bench_counts_hooks_init(&cctx, &chooks, err, sizeof err) != 0) {
+            cli_error("bench: %s", err);
+            return 2;
+        }
+        cfg.hooks = &chooks;
+        cfg.progress = false; /* nothing to watch, and it is not counted anyway */
+    }
 
     bench_report rep;
     int rc = bench_run(&cfg, &rep);
@@ -385,6 +436,10 @@ int cli_bench_main(int argc, char **argv)
         return 2;
     }
     int out_rc = 0;
+    if (counts && cctx.failed) {
+        cli_error("bench: counts could not be read: %s", cctx.err);
+        out_rc = 2;
+    }
     if (json_path) {
         FILE *f = fopen(json_path, "w");
         if (!f || bench_report_write_json(f, &rep, argc, argv) != 0) {
