@@ -344,7 +344,7 @@ static uint64_t hook_slowdown_iters(void *arg, const bench_phase_info *info, uin
         return 0;
     double want = bench_counts_est_cycles(&k) / (double)ops * pct / 100.0;
     double iters = (want - c->spin_fixed) / c->spin_iter;
-    return iters < 1 ? 1 : (uint64_t)(iters + 0.5);
+    return iters < 0.5 ? 0 : (uint64_t)(iters + 0.5);
 }
 
 int bench_counts_hooks_init(bench_counts_ctx *ctx, bench_run_hooks *hooks, char *err,

@@ -107,6 +107,10 @@ static const cmd_help helps[] = {
      "  --establish-baseline  when this machine + sync + suite has no baseline yet,\n"
      "                 pin RUN as the baseline, say so, and pass (the first CI run)\n"
      "  --md FILE      also write the verdict table as Markdown\n"
+     "  --gate-on G    counts, wallclock or either (default: the suite's gate_on,\n"
+     "                 else either): which rows decide the exit code. Counts rows\n"
+     "                 (measure = counts sections) are judged by their relative\n"
+     "                 change against the suite's counts_threshold (0.5%)\n"
      "Exit 0 pass, 1 regression, 2 error, 3 inconclusive.\n"},
     {"ab",
      "usage: lightning perf ab (--base REV | --base-bin PATH) (--head REV | --head-bin PATH)\n"
@@ -121,6 +125,9 @@ static const cmd_help helps[] = {
      "                         up to N per side and judge again (default: the suite's\n"
      "                         max_rounds; equal to --rounds: no extension)\n"
      "  --no-record            do not store the runs and the verdicts\n"
+     "  --gate-on G            counts, wallclock or either (default: the suite's\n"
+     "                         gate_on): which rows decide the exit code; counts\n"
+     "                         sections run once per side (they are deterministic)\n"
      "Exit 0 pass, 1 regression, 2 error, 3 inconclusive.\n"},
     {"calibrate",
      "usage: lightning perf calibrate [--rounds N] [--quick] [--benchmark LIST] [--bin PATH]\n"
@@ -182,6 +189,7 @@ typedef struct opts {
     const char *md, *html, *csv, *json;
     const char *good, *bad, *build_cmd, *built_bin;
     const char *good_bin, *steps_file, *cache, *repo, *floor_machine;
+    const char *gate_on;
     const char *from_json[64];
     int n_from_json;
     int quick, force, no_record, all, help, establish;
@@ -221,6 +229,7 @@ static const optdef optdefs[] = {
     {"head-bin", T_STR, O(head_bin), "ab"},
     {"against", T_STR, O(against), "check"},
     {"force", T_FLAG, O(force), "check,ab"},
+    {"gate-on", T_STR, O(gate_on), "check,ab"},
     {"establish-baseline", T_FLAG, O(establish), "check"},
     {"no-record", T_FLAG, O(no_record), "ab"},
     {"md", T_STR, O(md), "check,ab,report"},
@@ -821,6 +830,21 @@ static int write_md(ctx *c, const char *path, const perf_comparison *cmp,
     return rc;
 }
 
+/* --gate-on: -1 (the suite's) when absent; -1 with a message when bad. */
+static int gate_opt(const opts *o, int *gate_on)
+{
+    *gate_on = -1;
+    if (!o->gate_on)
+        return 0;
+    *gate_on = perf_gate_on_parse(o->gate_on);
+    if (*gate_on < 0) {
+        cli_error("perf %s: --gate-on must be counts, wallclock or either, not '%s'", o->cmd,
+                  o->gate_on);
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_check(ctx *c)
 {
     opts *o = c->o;
@@ -943,6 +967,8 @@ static int cmd_check(ctx *c)
     co.mode = PERF_CMP_CHECK;
     co.floor_lookup = perf_floor_from_history;
     co.floor_ctx = &fc;
+    if (gate_opt(o, &co.gate_on))
+        goto out;
     if (perf_compare(&s, &bs, &hs, &co, &cmp, &c->e)) {
         cli_error("perf: %s", c->e.msg);
         goto out;
@@ -1112,6 +1138,8 @@ static int cmd_ab(ctx *c)
                        .progress = &pr,
                        .history = c->h};
     perf_cmp_opts_default(&ao.cmp);
+    if (gate_opt(o, &ao.cmp.gate_on))
+        goto out;
     unsigned maxr = o->max_rounds ? (unsigned)o->max_rounds : s.max_rounds;
     if (maxr < rounds)
         maxr = rounds;

@@ -61,7 +61,8 @@ int perf_ab_run(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
 
 int perf_ab_extend(const perf_ab_opts *o, perf_ab_result *r, unsigned more, perf_error *e)
 {
-    perf_runner_opts ro = {.scratch = o->scratch, .progress = o->progress};
+    perf_runner_opts ro = {.scratch = o->scratch, .progress = o->progress,
+                           .counts_done = r->rounds > 0};
     /* Continue the ABBA pattern where it stopped: an odd number of rounds
      * so far means the next round starts with B, which swapping the sides
      * for the call achieves. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "perf/countcmp.h"
 #include "perf/metrics.h"
 
 void perf_cmp_opts_default(perf_cmp_opts *o)
@@ -19,6 +20,7 @@ void perf_cmp_opts_default(perf_cmp_opts *o)
     o->seed = PERF_DEFAULT_SEED;
     o->resamples = PERF_DEFAULT_RESAMPLES;
     o->estimate_power = 1;
+    o->gate_on = -1;
 }
 
 double perf_floor_for_n(double raw, int k, size_t n, double default_floor)
@@ -105,7 +107,8 @@ int perf_runs_mismatch(const perf_run_info *base, const perf_run_info *head, cha
  * what an experiment varies, and the seed only picks which keys. */
 static int params_differ(const char *a, const char *b)
 {
-    static const char *const ignore[] = {"inject_slowdown_pct", "slowdown_spin_ns", "seed"};
+    static const char *const ignore[] = {"inject_slowdown_pct", "slowdown_spin_ns",
+                                         "slowdown_spin_iters", "seed"};
     if (!a || !b || !strcmp(a, b))
         return 0;
     json_t *ja = json_loads(a, 0, NULL), *jb = json_loads(b, 0, NULL);
@@ -349,6 +352,10 @@ int perf_compare(const perf_suite *s, const perf_sample_set *base, const perf_sa
             } else if (!bv) {
                 r.status = PERF_ROW_NO_BASE;
                 perf_fmt(r.note, sizeof r.note, "new: not in the base run");
+            } else if (b->counts) {
+                perf_counts_judge(&r, bv, nb_, hv, nh_, perf_suite_counts_threshold(s, b));
+                if (fb && fh && params_differ(fb->params, fh->params))
+                    perf_fmt(r.note, sizeof r.note, "parameters differ between base and head");
             } else {
                 int cal;
                 size_t n = nb_ < nh_ ? nb_ : nh_;
@@ -369,6 +376,8 @@ int perf_compare(const perf_suite *s, const perf_sample_set *base, const perf_sa
         if (o->mode == PERF_CMP_CHECK && b->overhead_of[0] && overhead_rows(s, b, head, o, out))
             return perf_seterr(e, "out of memory");
     }
+    perf_counts_evidence(out);
+    out->gate_on = o->gate_on >= 0 ? o->gate_on : s->gate_on;
     perf_comparison_tally(out);
     return 0;
 }

@@ -16,6 +16,12 @@
  *          see a 5% slowdown that check's 10% tolerance would (rightly)
  *          let through.
  *
+ * Sections with measure = counts (deterministic instruction and cache-miss
+ * counts) are judged by perf/countcmp.h instead: a relative difference
+ * against the suite's counts_threshold, in check and ab alike, with the
+ * wall-clock verdict of the same benchmark noted beside each count row.
+ * Which rows decide the exit code is the gate (comparison.h, perf_gate_on).
+ *
  * Noise floors come from `calibrate` through a lookup callback; a floor
  * measured for groups of k repetitions is rescaled to the n at hand as
  * floor * sqrt(k / n) (medians' spread shrinks like 1/sqrt(n)), never below
@@ -50,6 +56,7 @@ typedef struct perf_cmp_opts {
     int estimate_power;       /* fill mde90 by simulation                   */
     perf_floor_lookup_fn floor_lookup;
     void *floor_ctx;
+    int gate_on;              /* PERF_GATE_*, or -1 (default): the suite's  */
 } perf_cmp_opts;
 
 void perf_cmp_opts_default(perf_cmp_opts *o);

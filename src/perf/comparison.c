@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "perf/metrics.h"
+
 int perf_comparison_add(perf_comparison *c, const perf_cmp_row *r)
 {
     if (c->n == c->cap) {
@@ -30,14 +32,59 @@ void perf_comparison_free(perf_comparison *c)
     memset(c, 0, sizeof *c);
 }
 
+const char *perf_gate_on_name(int g)
+{
+    switch (g) {
+    case PERF_GATE_COUNTS: return "counts";
+    case PERF_GATE_WALLCLOCK: return "wallclock";
+    default: return "either";
+    }
+}
+
+int perf_gate_on_parse(const char *s)
+{
+    if (!s)
+        return -1;
+    if (!strcmp(s, "either"))
+        return PERF_GATE_EITHER;
+    if (!strcmp(s, "counts"))
+        return PERF_GATE_COUNTS;
+    if (!strcmp(s, "wallclock") || !strcmp(s, "wall-clock"))
+        return PERF_GATE_WALLCLOCK;
+    return -1;
+}
+
+int perf_row_is_count(const perf_cmp_row *r)
+{
+    perf_metric_kind k;
+    int d;
+    char u[16];
+    perf_metric_infer(r->metric, u, sizeof u, &d, &k);
+    return k == PERF_KIND_COUNT;
+}
+
+int perf_row_gates(const perf_comparison *c, const perf_cmp_row *r)
+{
+    if (c->gate_on == PERF_GATE_COUNTS)
+        return perf_row_is_count(r);
+    if (c->gate_on == PERF_GATE_WALLCLOCK)
+        return !perf_row_is_count(r);
+    return 1;
+}
+
 void perf_comparison_tally(perf_comparison *c)
 {
     c->regressions = c->improvements = c->inconclusive = c->same = c->errors = 0;
+    c->ungated = 0;
     c->reps_needed = 0;
     for (size_t i = 0; i < c->n; i++) {
         const perf_cmp_row *r = &c->rows[i];
         if (r->status == PERF_ROW_NO_BASE)
             continue;
+        if (!perf_row_gates(c, r)) {
+            c->ungated++;
+            continue;
+        }
         if (r->status != PERF_ROW_OK) {
             c->errors++;
             continue;

@@ -24,6 +24,21 @@ enum {
     PERF_EXIT_INCONCLUSIVE = 3
 };
 
+/* What makes check/ab fail (suite `gate_on`, option --gate-on): rows of
+ * deterministic counts (metric kind PERF_KIND_COUNT, perf/metrics.h), rows
+ * of every other metric ("wall clock": throughput, latency, memory, time),
+ * or either. Rows outside the gate are still computed and printed, marked
+ * "not gating", and tallied as `ungated` only. */
+typedef enum perf_gate_on {
+    PERF_GATE_EITHER = 0,
+    PERF_GATE_COUNTS = 1,
+    PERF_GATE_WALLCLOCK = 2
+} perf_gate_on;
+
+/* "either", "counts", "wallclock"; parse returns -1 for another word. */
+const char *perf_gate_on_name(int g);
+int perf_gate_on_parse(const char *s);
+
 typedef enum perf_row_status {
     PERF_ROW_OK = 0,        /* a verdict was computed                     */
     PERF_ROW_NO_BASE,       /* series absent from the base: a new benchmark */
@@ -67,14 +82,22 @@ typedef struct perf_comparison {
     perf_cmp_row *rows;
     size_t n, cap;
     int exit_code;
+    int gate_on;            /* PERF_GATE_*: which rows decide exit_code   */
     unsigned regressions, improvements, inconclusive, same, errors;
+    unsigned ungated;       /* rows outside the gate (not in the above)   */
     unsigned reps_needed;   /* max over INCONCLUSIVE rows                 */
 } perf_comparison;
 
 int perf_comparison_add(perf_comparison *c, const perf_cmp_row *r);
 void perf_comparison_free(perf_comparison *c);
 
-/* Counts the rows' verdicts and sets exit_code: a regression gives 1; else
+/* 1 when the row judges a deterministic count (its metric's kind). */
+int perf_row_is_count(const perf_cmp_row *r);
+/* 1 when the row decides the exit code under c->gate_on. */
+int perf_row_gates(const perf_comparison *c, const perf_cmp_row *r);
+
+/* Counts the gating rows' verdicts (perf_row_gates; the others are counted
+ * in `ungated`) and sets exit_code: a regression gives 1; else
  * a row that could not be judged (missing in head, bad samples) gives 2;
  * else an inconclusive row gives 3; else 0. */
 void perf_comparison_tally(perf_comparison *c);

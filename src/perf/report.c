@@ -77,6 +77,8 @@ void perf_report_summary_line(FILE *f, const perf_comparison *c)
             c->improvements == 1 ? "" : "s", c->inconclusive, c->same);
     if (c->errors)
         fprintf(f, ", %u could not be judged", c->errors);
+    if (c->ungated)
+        fprintf(f, ", %u not gating (gate_on = %s)", c->ungated, perf_gate_on_name(c->gate_on));
     fprintf(f, " -> exit %d", c->exit_code);
     switch (c->exit_code) {
     case PERF_EXIT_PASS: fprintf(f, " (pass)\n"); break;
@@ -111,7 +113,10 @@ int perf_report_rows(FILE *f, const perf_comparison *c)
         perf_fmt_value(r->v.median_head, r->unit, h, sizeof h);
         perf_fmt(ch, sizeof ch, "%+.1f%%", change_pct(r));
         perf_fmt(ci, sizeof ci, "%.3f [%.3f,%.3f]", r->v.g, r->v.g_lo, r->v.g_hi);
-        perf_fmt(p, sizeof p, r->v.p_value < 1e-4 ? "%.0e" : "%.4f", r->v.p_value);
+        if (isnan(r->v.p_value)) /* deterministic counts: no test */
+            perf_fmt(p, sizeof p, "-");
+        else
+            perf_fmt(p, sizeof p, r->v.p_value < 1e-4 ? "%.0e" : "%.4f", r->v.p_value);
         perf_fmt(lim, sizeof lim, "%.3f", r->v.limit);
         if (r->mde90 > 0)
             perf_fmt(mde, sizeof mde, "%.0f%%", r->mde90 * 100);
@@ -121,13 +126,16 @@ int perf_report_rows(FILE *f, const perf_comparison *c)
                 ci, p, lim, mde, perf_row_word(r));
         if (r->v.verdict == PERF_VERDICT_INCONCLUSIVE)
             fprintf(f, " (~%u reps/side would decide)", r->v.reps_needed);
+        if (!perf_row_gates(c, r))
+            fprintf(f, " (not gating: gate_on = %s)", perf_gate_on_name(c->gate_on));
         if (r->note[0])
             fprintf(f, "  [%s]", r->note);
         fputc('\n', f);
     }
     fprintf(f, "g = head/base (base/head when lower is better): < 1 is worse. limit = 1 - "
                "max(tolerance, noise floor). mde90 = slowdown caught 90%% of the time at this "
-               "noise and n.\n");
+               "noise and n. Count rows (instr/op, misses/op, cycles/op) are deterministic: "
+               "g is their plain ratio, limit = 1 - counts threshold, no test (p -).\n");
     return ferror(f) ? -1 : 0;
 }
 
@@ -289,6 +297,10 @@ int perf_report_markdown(FILE *f, const perf_report_input *in)
                     r->v.p_value, r->v.limit, bold ? "**" : "", w, bold ? "**" : "");
             if (r->v.verdict == PERF_VERDICT_INCONCLUSIVE)
                 fprintf(f, " (~%u reps/side)", r->v.reps_needed);
+            if (!perf_row_gates(c, r))
+                fprintf(f, " (not gating)");
+            if (perf_row_is_count(r) && r->note[0])
+                fprintf(f, " %s", r->note);
             fprintf(f, " |\n");
         }
         fprintf(f, "\n");

@@ -71,6 +71,8 @@ typedef struct ctx {
     perf_sample proto;
     perf_bench_doc *doc;
     perf_error *e;
+    int counts;     /* params.measure = "counts": a run under valgrind, whose
+                       wall-clock figures say nothing about speed */
 } ctx;
 
 static int where(ctx *c, const char *fmt, const char *a, const char *b)
@@ -87,7 +89,10 @@ static int add(ctx *c, const char *metric, double value, const char *unit, int d
     perf_strlcpy(s.metric, metric, sizeof s.metric);
     char u[16];
     int d;
-    perf_metric_infer(metric, u, sizeof u, &d, NULL);
+    perf_metric_kind kind;
+    perf_metric_infer(metric, u, sizeof u, &d, &kind);
+    if (c->counts && kind != PERF_KIND_COUNT)
+        return 0; /* only the counts of a counts-mode result are samples */
     perf_strlcpy(s.unit, unit ? unit : u, sizeof s.unit);
     s.direction = dir ? dir : d;
     s.value = value;
@@ -153,6 +158,10 @@ static int parse_result(ctx *c, json_t *r)
         if (!json_is_object(params))
             return where(c, "params is %s, expected an object%s", type_name(params), "");
         p->params = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+        json_t *m = json_object_get(params, "measure");
+        c->counts = json_is_string(m) && !strcmp(json_string_value(m), "counts");
+    } else {
+        c->counts = 0;
     }
     int rc = -1;
     double ops = NAN, usr = NAN, sys = NAN, ins = NAN, cyc = NAN;

@@ -27,13 +27,15 @@ typedef struct group {
     double duration;
     long ops;
     unsigned reps;
+    int counts;        /* `--measure counts`: one process per side, once */
     char args[1024];
 } group;
 
 static void group_key(const perf_suite *s, const perf_suite_bench *b, char *out, size_t cap)
 {
-    perf_fmt(out, cap, "%s|%ld|%.9g|%ld|%u|%s", perf_suite_engines(s, b), perf_suite_keys(s, b),
-             perf_suite_duration(s, b), perf_suite_ops(s, b), perf_suite_reps(s, b), b->args);
+    perf_fmt(out, cap, "%s|%ld|%.9g|%ld|%u|%s|%d", perf_suite_engines(s, b),
+             perf_suite_keys(s, b), perf_suite_duration(s, b), perf_suite_ops(s, b),
+             perf_suite_reps(s, b), b->args, b->counts);
 }
 
 static int in_csv(const char *list, const char *item)
@@ -71,7 +73,17 @@ static group *make_groups(const perf_suite *s, size_t *ng)
             x->duration = perf_suite_duration(s, b);
             x->ops = perf_suite_ops(s, b);
             x->reps = perf_suite_reps(s, b);
-            perf_fmt(x->args, sizeof x->args, "%s%s%s", s->args, s->args[0] ? " " : "", b->args);
+            x->counts = b->counts;
+            if (b->counts) {
+                /* The suite's duration, ops and args are wall-clock
+                 * settings (--warmup S is refused in counts mode). */
+                x->duration = 0;
+                x->ops = b->ops;
+                perf_strlcpy(x->args, b->args, sizeof x->args);
+            } else {
+                perf_fmt(x->args, sizeof x->args, "%s%s%s", s->args, s->args[0] ? " " : "",
+                         b->args);
+            }
         }
         group *x = &g[j];
         if (!in_csv(x->workloads, b->workload)) {
@@ -147,6 +159,8 @@ static int build_argv(const perf_suite *s, const group *g, const perf_side *side
     }
     snprintf(num, sizeof num, "%llu", (unsigned long long)seed);
     bad = bad || push(a, "--seed") || push(a, num) || push(a, "--sync") || push(a, s->sync);
+    if (g->counts)
+        bad = bad || push(a, "--measure") || push(a, "counts");
     if (side->inject_pct > 0) {
         snprintf(num, sizeof num, "%g", side->inject_pct);
         bad = bad || push(a, "--inject-slowdown") || push(a, num);
@@ -277,6 +291,10 @@ int perf_run_interleaved(const perf_suite *s, perf_side *a, perf_side *b, unsign
     int rc = -1;
     for (unsigned r = 0; r < rounds; r++) {
         for (size_t i = 0; i < ng; i++) {
+            /* Counts are deterministic: one process per side, in the first
+             * round of a fresh comparison only (not when extending). */
+            if (g[i].counts && (r > 0 || o->counts_done))
+                continue;
             /* ABBA: even rounds run A first, odd rounds B first. */
             perf_side *order[2] = {r % 2 ? b : a, r % 2 ? a : b};
             for (int k = 0; k < 2; k++) {

@@ -55,6 +55,9 @@ typedef struct perf_runner_opts {
     unsigned seed_offset;    /* added to the suite's seed per process, so
                                 processes do not replay one key sequence;
                                 0 keeps the same seed everywhere          */
+    int counts_done;         /* interleaved: the counts sections (measure =
+                                counts) already ran; they run once per
+                                side, in the first round                  */
 } perf_runner_opts;
 
 /* The bench calls a suite needs per repetition group (for progress

@@ -126,6 +126,14 @@ static int add_override(pctx *c, perf_suite_override *ov, size_t *nov, const cha
     return 1;
 }
 
+static int check_threshold(pctx *c, const char *section, const char *v, double *out)
+{
+    if (parse_double(v, out) || *out <= 0 || *out >= 0.5)
+        return fail(c, "[%s] counts_threshold must be a fraction in (0, 0.5) such as 0.005, "
+                       "not '%s'", section, v);
+    return 1;
+}
+
 static int suite_key(pctx *c, const char *k, const char *v)
 {
     perf_suite *s = c->s;
@@ -177,6 +185,13 @@ static int suite_key(pctx *c, const char *k, const char *v)
         return check_ratio(c, k, v, &s->min_ratio, 0);
     } else if (!strcmp(k, "max_ratio")) {
         return check_ratio(c, k, v, &s->max_ratio, 1);
+    } else if (!strcmp(k, "gate_on")) {
+        int g = perf_gate_on_parse(v);
+        if (g < 0)
+            return fail(c, "gate_on must be either, counts or wallclock, not '%s'%s", v, "");
+        s->gate_on = g;
+    } else if (!strcmp(k, "counts_threshold")) {
+        return check_threshold(c, "suite", v, &s->counts_threshold);
     } else if (strchr(k, '.')) {
         return add_override(c, s->ov, &s->nov, k, v);
     } else {
@@ -249,6 +264,12 @@ static int bench_key(pctx *c, perf_suite_bench *b, const char *k, const char *v)
     } else if (!strcmp(k, "gate")) {
         if (parse_bool(v, &b->gate))
             return fail(c, "[%s] gate must be yes or no, not '%s'", b->name, v);
+    } else if (!strcmp(k, "measure")) {
+        if (strcmp(v, "counts") && strcmp(v, "wallclock"))
+            return fail(c, "[%s] measure must be counts or wallclock, not '%s'", b->name, v);
+        b->counts = !strcmp(v, "counts");
+    } else if (!strcmp(k, "counts_threshold")) {
+        return check_threshold(c, b->name, v, &b->counts_threshold);
     } else if (strchr(k, '.')) {
         return add_override(c, b->ov, &b->nov, k, v);
     } else {
@@ -341,6 +362,8 @@ static int finish(perf_suite *s, const char *origin, perf_error *e)
         s->min_ratio = 0.90;
     if (!s->max_ratio)
         s->max_ratio = 1.10;
+    if (!s->counts_threshold)
+        s->counts_threshold = PERF_COUNTS_THRESHOLD;
     if (!s->nb)
         return perf_seterr(e, "%s: the suite defines no benchmarks", origin);
     for (size_t i = 0; i < s->nb; i++) {
@@ -349,10 +372,19 @@ static int finish(perf_suite *s, const char *origin, perf_error *e)
             perf_strlcpy(b->workload, b->name, sizeof b->workload);
         if (!b->match[0])
             perf_strlcpy(b->match, b->workload, sizeof b->match);
-        if (!b->nmetrics) {
+        if (!b->nmetrics && b->counts) {
+            perf_strlcpy(b->metrics[0], "ir_per_op", sizeof b->metrics[0]);
+            perf_strlcpy(b->metrics[1], "est_cycles_per_op", sizeof b->metrics[1]);
+            b->nmetrics = 2;
+        } else if (!b->nmetrics) {
             perf_strlcpy(b->metrics[0], "ops_per_sec", sizeof b->metrics[0]);
             b->nmetrics = 1;
         }
+        if (b->counts && !b->reps)
+            b->reps = 1; /* deterministic: one repetition says it all */
+        if (b->counts && b->duration > 0)
+            return perf_seterr(e, "%s: [%s] measure = counts runs a fixed op count: use ops, "
+                                  "not duration", origin, b->name);
         if (b->overhead_of[0] && !b->max_overhead)
             b->max_overhead = 0.10;
     }
@@ -492,6 +524,11 @@ long perf_suite_ops(const perf_suite *s, const perf_suite_bench *b)
 unsigned perf_suite_reps(const perf_suite *s, const perf_suite_bench *b)
 {
     return b->reps ? b->reps : s->reps;
+}
+
+double perf_suite_counts_threshold(const perf_suite *s, const perf_suite_bench *b)
+{
+    return b && b->counts_threshold > 0 ? b->counts_threshold : s->counts_threshold;
 }
 
 static int in_list(const char *list, const char *item, int glob)

@@ -29,7 +29,9 @@
  *   ; also: engines, threads (a filter), keys, duration, ops, reps, args,
  *   ; max_ratio, <metric>.min_ratio, <metric>.max_ratio,
  *   ; <metric>.direction = higher|lower, overhead_of = BENCHMARK,
- *   ; max_overhead = 0.10, gate = yes|no, description
+ *   ; max_overhead = 0.10, gate = yes|no, description,
+ *   ; measure = counts|wallclock, counts_threshold = 0.005
+ *   ; ([suite] also: gate_on = either|counts|wallclock, counts_threshold)
  *
  * overhead_of names the happy-path benchmark (a result "benchmark" name,
  * e.g. read-random) that this section's results are held to within the
@@ -49,10 +51,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "perf/comparison.h"
 #include "perf/error.h"
 #include "perf/sample.h"
 
 #define PERF_SUITE_MAX_GATES 8
+/* Counts of one build differ run to run by <= 0.25% here (the engine's
+ * random hash seed; docs/perf.md): 0.5% is above that floor and well below
+ * the 2% a CPU-side regression must be caught at. */
+#define PERF_COUNTS_THRESHOLD 0.005
 #define PERF_SUITE_MAX_OVERRIDES 16
 
 typedef struct perf_suite_override {
@@ -82,6 +89,12 @@ typedef struct perf_suite_bench {
     char overhead_of[64];  /* happy-path benchmark name, "" = none        */
     double max_overhead;   /* e.g. 0.10: error path <= 110% of its time    */
     int gate;              /* 1: check/ab judge it; 0: recorded only       */
+    int counts;            /* measure = counts: `lightning bench --measure
+                              counts` (deterministic, callgrind); its
+                              default metrics are ir_per_op and
+                              est_cycles_per_op, its default reps 1, and
+                              it takes its own ops and args only         */
+    double counts_threshold; /* 0 = the suite's                           */
 } perf_suite_bench;
 
 typedef struct perf_suite {
@@ -97,6 +110,9 @@ typedef struct perf_suite {
     unsigned reps, processes, rounds, max_rounds;
     uint64_t seed;
     double min_ratio, max_ratio;
+    int gate_on;           /* PERF_GATE_* (comparison.h), default either  */
+    double counts_threshold; /* relative change of a count that is a
+                              regression (default PERF_COUNTS_THRESHOLD)  */
     perf_suite_override ov[PERF_SUITE_MAX_OVERRIDES]; /* suite-wide       */
     size_t nov;
     perf_suite_bench *b;
@@ -122,6 +138,7 @@ long perf_suite_keys(const perf_suite *s, const perf_suite_bench *b);
 double perf_suite_duration(const perf_suite *s, const perf_suite_bench *b);
 long perf_suite_ops(const perf_suite *s, const perf_suite_bench *b);
 unsigned perf_suite_reps(const perf_suite *s, const perf_suite_bench *b);
+double perf_suite_counts_threshold(const perf_suite *s, const perf_suite_bench *b);
 
 /* 1 when a result (benchmark name, engine, threads) belongs to b. */
 int perf_suite_bench_matches(const perf_suite *s, const perf_suite_bench *b,

@@ -7,7 +7,7 @@
  *   zeros omitted, as callgrind writes them) and refuses a file without
  *   cache events;
  * - repeatability: the same command twice gives the same counts within
- *   COUNTS_TOL (0.5%; measured spread here <= 0.15%, from the engine's
+ *   COUNTS_TOL (0.5%; measured spread here <= 0.25%, from the engine's
  *   per-database random hash seed — docs/bench.md);
  * - setup is not counted: doubling the preloaded keys, or the op count,
  *   leaves the per-op counts where they were (counting the load would add
