@@ -408,6 +408,7 @@ int db_value(ldb *db, const idx_entry *e, const idx_version *v, void *dst, size_
     rec_view r;
     *scratch = NULL;
     const uint8_t *p = v->rec;
+    if (dst || db->opt.verify_checksums) db_prefetch_record(v, e->klen);
     r.rec = p;
     r.crc = util_get_u32(p);
     r.type = p[4];
