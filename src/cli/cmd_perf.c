@@ -1168,8 +1168,12 @@ static int cmd_ab(ctx *c)
                sizeof r.cmp.base_label);
     side_label(o->head, head_sha, head_bin, &r.head, "B (head)", r.cmp.head_label,
                sizeof r.cmp.head_label);
-    printf("ab: %u rounds per side, ABBA order, suite %s, machine %s, sync %s\n  %s\n  %s\n",
-           r.rounds, s.name, r.machine_id, r.sync_mode, r.cmp.base_label, r.cmp.head_label);
+    int has_counts = 0;
+    for (size_t i = 0; i < s.nb; i++)
+        has_counts |= s.b[i].counts;
+    printf("ab: %u rounds per side, ABBA order%s, suite %s, machine %s, sync %s\n  %s\n  %s\n",
+           r.rounds, has_counts ? " (counts sections: one process per side)" : "", s.name,
+           r.machine_id, r.sync_mode, r.cmp.base_label, r.cmp.head_label);
     if (!o->no_record)
         record_ab(c, &r, &s, "ab-base", "ab-head", base_sha, head_sha, &r.cmp);
     perf_report_table(stdout, &r.cmp);
