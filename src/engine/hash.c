@@ -87,6 +87,7 @@ int hash_init(hash_index *h, epoch_mgr *ep, uint64_t expected)
     hash_table *t = table_new(cap_for(expected));
     if (!t) return LDB_NOMEM;
     atomic_store_explicit(&h->bytes, t->bytes, memory_order_relaxed);
+    atomic_store_explicit(&h->mask, t->mask, memory_order_relaxed);
     atomic_store_explicit(&h->table, t, memory_order_release);
     return LDB_OK;
 }
@@ -127,6 +128,7 @@ static int rebuild(hash_index *h, uint64_t want)
               hash_key(h, e->key, e->klen));
     }
     atomic_store_explicit(&h->table, t, memory_order_release);
+    atomic_store_explicit(&h->mask, t->mask, memory_order_relaxed);
     atomic_store_explicit(&h->bytes, t->bytes, memory_order_relaxed);
     epoch_retire(h->ep, old, table_free, NULL);
     return LDB_OK;

@@ -56,6 +56,7 @@ typedef struct hash_index {
     epoch_mgr *ep;
     uint64_t seed;
     _Atomic uint64_t bytes;   /* current table's memory */
+    _Atomic uint64_t mask;    /* current table's mask (hash_prefetch_any) */
 } hash_index;
 
 int hash_init(hash_index *h, epoch_mgr *ep, uint64_t expected);
@@ -80,6 +81,11 @@ int hash_clear_w(hash_index *h);
 
 /* Issues the prefetch of key hv's first slot (multi-get pipelines). */
 static inline void hash_prefetch(hash_index *h, uint64_t hv);
+/* The same for a thread outside any read section (a committer before it
+ * takes the lock): it never dereferences the table, which a concurrent
+ * rebuild may retire and free; at worst it prefetches a stale address,
+ * which cannot fault. */
+static inline void hash_prefetch_any(hash_index *h, uint64_t hv);
 
 /* ---- inline readers -------------------------------------------------- */
 
@@ -111,6 +117,14 @@ static inline void hash_prefetch(hash_index *h, uint64_t hv)
 {
     hash_table *t = atomic_load_explicit(&h->table, memory_order_acquire);
     __builtin_prefetch(&t->slots[hv & t->mask]);
+}
+
+static inline void hash_prefetch_any(hash_index *h, uint64_t hv)
+{
+    uintptr_t t = (uintptr_t)atomic_load_explicit(&h->table, memory_order_relaxed);
+    uint64_t mask = atomic_load_explicit(&h->mask, memory_order_relaxed);
+    __builtin_prefetch((const void *)(t + offsetof(hash_table, slots) +
+                                      (uintptr_t)(hv & mask) * sizeof(hash_slot)));
 }
 
 #endif /* LDB_HASH_H */
