@@ -110,7 +110,7 @@ static const cmd_help helps[] = {
      "  --gate-on G    counts, wallclock or either (default: the suite's gate_on,\n"
      "                 else either): which rows decide the exit code. Counts rows\n"
      "                 (measure = counts sections) are judged by their relative\n"
-     "                 change against the suite's counts_threshold (0.5%)\n"
+     "                 change against the suite's counts_threshold (1%)\n"
      "Exit 0 pass, 1 regression, 2 error, 3 inconclusive.\n"},
     {"ab",
      "usage: lightning perf ab (--base REV | --base-bin PATH) (--head REV | --head-bin PATH)\n"
@@ -1143,8 +1143,7 @@ static int cmd_ab(ctx *c)
     unsigned maxr = o->max_rounds ? (unsigned)o->max_rounds : s.max_rounds;
     if (maxr < rounds)
         maxr = rounds;
-    unsigned per_round = (unsigned)(2 * perf_runner_groups(&s));
-    perf_progress_init(&pr, rounds * per_round, "perf ab");
+    perf_progress_init(&pr, (unsigned)perf_runner_interleaved_calls(&s, rounds, 0), "perf ab");
     int e = perf_ab_run(&ao, &r, &c->e);
     /* Only an undecided answer earns more data, never a "same": the
      * extension can turn INCONCLUSIVE into a decision, and each look is
@@ -1154,7 +1153,7 @@ static int cmd_ab(ctx *c)
         perf_progress_clear(&pr);
         fprintf(stderr, "lightning perf: inconclusive after %u rounds; adding %u (--max-rounds %u)\n",
                 r.rounds, more, maxr);
-        pr.total += more * per_round;
+        pr.total += (unsigned)perf_runner_interleaved_calls(&s, more, 1);
         e = perf_ab_extend(&ao, &r, more, &c->e);
     }
     perf_progress_finish(&pr);
@@ -1231,7 +1230,8 @@ static int cmd_calibrate(ctx *c)
                        .progress = &pr,
                        .history = NULL /* judge the A/A test on the default floor */};
     perf_cmp_opts_default(&ao.cmp);
-    perf_progress_init(&pr, (unsigned)(rounds * 2 * perf_runner_groups(&s)), "perf calibrate");
+    perf_progress_init(&pr, (unsigned)perf_runner_interleaved_calls(&s, rounds, 0),
+                       "perf calibrate");
     int e = perf_ab_run(&ao, &r, &c->e);
     perf_progress_finish(&pr);
     if (e) {
@@ -1601,11 +1601,12 @@ static int cmd_bisect(ctx *c)
                        .scratch = c->scratch, .progress = &pr, .history = c->h};
     perf_cmp_opts_default(&ao.cmp);
     ao.cmp.estimate_power = 0;
-    perf_progress_init(&pr, (unsigned)(rounds * 2 * perf_runner_groups(&s)), "perf bisect: good vs bad");
+    perf_progress_init(&pr, (unsigned)perf_runner_interleaved_calls(&s, rounds, 0),
+                       "perf bisect: good vs bad");
     int e = perf_ab_run(&ao, &r, &c->e);
     while (!e && r.cmp.inconclusive && !r.cmp.regressions && r.rounds < maxr) {
         unsigned more = r.rounds + r.rounds > maxr ? maxr - r.rounds : r.rounds;
-        pr.total += (unsigned)(more * 2 * perf_runner_groups(&s));
+        pr.total += (unsigned)perf_runner_interleaved_calls(&s, more, 1);
         e = perf_ab_extend(&ao, &r, more, &c->e);
     }
     perf_progress_finish(&pr);

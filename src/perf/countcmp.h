@@ -7,7 +7,7 @@
  * variation is the engine's per-database random hash seed), so they need
  * neither repetitions nor Mann-Whitney/bootstrap: the verdict is a plain
  * relative difference held to a threshold above that A/A floor (suite
- * `counts_threshold`, default PERF_COUNTS_THRESHOLD = 0.5%):
+ * `counts_threshold`, default PERF_COUNTS_THRESHOLD = 1%):
  *
  *   g = median(base) / median(head)      (counts: lower is better)
  *   REGRESSION   g < 1 - threshold

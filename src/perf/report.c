@@ -292,9 +292,14 @@ int perf_report_markdown(FILE *f, const perf_report_input *in)
             const char *w = perf_row_word(r);
             int bold = r->v.verdict == PERF_VERDICT_REGRESSION ||
                        r->v.verdict == PERF_VERDICT_INCONCLUSIVE;
-            fprintf(f, "| %s | %s | %s | %s | %+.1f%% | %.3f [%.3f, %.3f] | %.2g | %.3f | %s%s%s",
-                    name, r->metric, b, h, change_pct(r), r->v.g, r->v.g_lo, r->v.g_hi,
-                    r->v.p_value, r->v.limit, bold ? "**" : "", w, bold ? "**" : "");
+            char pv[16];
+            if (isnan(r->v.p_value)) /* deterministic counts: no test */
+                perf_fmt(pv, sizeof pv, "-");
+            else
+                perf_fmt(pv, sizeof pv, "%.2g", r->v.p_value);
+            fprintf(f, "| %s | %s | %s | %s | %+.1f%% | %.3f [%.3f, %.3f] | %s | %.3f | %s%s%s",
+                    name, r->metric, b, h, change_pct(r), r->v.g, r->v.g_lo, r->v.g_hi, pv,
+                    r->v.limit, bold ? "**" : "", w, bold ? "**" : "");
             if (r->v.verdict == PERF_VERDICT_INCONCLUSIVE)
                 fprintf(f, " (~%u reps/side)", r->v.reps_needed);
             if (!perf_row_gates(c, r))

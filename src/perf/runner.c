@@ -98,12 +98,14 @@ static group *make_groups(const perf_suite *s, size_t *ng)
     return g;
 }
 
-size_t perf_runner_groups(const perf_suite *s)
+size_t perf_runner_interleaved_calls(const perf_suite *s, unsigned rounds, int counts_done)
 {
-    size_t n = 0;
-    group *g = make_groups(s, &n);
+    size_t ng = 0, calls = 0;
+    group *g = make_groups(s, &ng);
+    for (size_t i = 0; g && i < ng; i++)
+        calls += g[i].counts ? (counts_done || !rounds ? 0 : 2) : 2 * (size_t)rounds;
     free(g);
-    return n;
+    return calls;
 }
 
 size_t perf_runner_run_calls(const perf_suite *s, unsigned reps_override)

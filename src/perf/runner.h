@@ -60,10 +60,10 @@ typedef struct perf_runner_opts {
                                 side, in the first round                  */
 } perf_runner_opts;
 
-/* The bench calls a suite needs per repetition group (for progress
- * totals): the number of distinct parameter groups. */
-size_t perf_runner_groups(const perf_suite *s);
-
+/* The number of bench processes perf_run_interleaved will start for
+ * `rounds` rounds (both sides; counts groups once per side, none when
+ * counts_done). */
+size_t perf_runner_interleaved_calls(const perf_suite *s, unsigned rounds, int counts_done);
 /* The number of bench processes perf_run_suite will start. */
 size_t perf_runner_run_calls(const perf_suite *s, unsigned reps_override);
 

@@ -30,7 +30,7 @@
  *   ; max_ratio, <metric>.min_ratio, <metric>.max_ratio,
  *   ; <metric>.direction = higher|lower, overhead_of = BENCHMARK,
  *   ; max_overhead = 0.10, gate = yes|no, description,
- *   ; measure = counts|wallclock, counts_threshold = 0.005
+ *   ; measure = counts|wallclock, counts_threshold = 0.01
  *   ; ([suite] also: gate_on = either|counts|wallclock, counts_threshold)
  *
  * overhead_of names the happy-path benchmark (a result "benchmark" name,
@@ -56,10 +56,11 @@
 #include "perf/sample.h"
 
 #define PERF_SUITE_MAX_GATES 8
-/* Counts of one build differ run to run by <= 0.25% here (the engine's
- * random hash seed; docs/perf.md): 0.5% is above that floor and well below
- * the 2% a CPU-side regression must be caught at. */
-#define PERF_COUNTS_THRESHOLD 0.005
+/* Counts of one build differ run to run by at most ~0.25% here (largest
+ * max-min of 5 runs; the engine's random hash seed; docs/perf.md): 1% is
+ * four times that floor, and a 2% CPU-side regression (+1.7% est. cycles
+ * at the least, measured) still clears it by a wide margin. */
+#define PERF_COUNTS_THRESHOLD 0.01
 #define PERF_SUITE_MAX_OVERRIDES 16
 
 typedef struct perf_suite_override {

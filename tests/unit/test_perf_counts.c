@@ -3,7 +3,7 @@
  * (perf/countcmp.h, the gate of comparison.h, suite keys measure /
  * gate_on / counts_threshold, results.c's handling of counts results):
  * - a single repetition per side is judged: +2% instructions is a
- *   REGRESSION in check and in ab, +0.3% is "same" (under the 0.5%
+ *   REGRESSION in check and in ab, +0.3% is "same" (under the 1%
  *   threshold), -2% an improvement;
  * - gate_on: a wall-clock regression with unchanged counts fails
  *   wallclock/either and passes counts; a counts regression with unchanged
