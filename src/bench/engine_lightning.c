@@ -192,6 +192,59 @@ static inline void lt_inject(lt_db *h)
         bench_lightning_spin(n);
 }
 
+/* LIGHTNING_BENCH_OPTIONS="name=value,..." sets engine options the bench
+ * has no flag for, e.g. "hash_accelerator=0" (the cost of the accelerator
+ * on writes), "verify_checksums=0", "cleaner=0", "compression=lz4",
+ * "checkpoint_bytes=0", "segment_size=16777216". The run's description
+ * names the non-default ones. An unknown name or bad value is an error. */
+static int lt_env_options(ldb_options *o)
+{
+    const char *env = getenv("LIGHTNING_BENCH_OPTIONS");
+    if (!env || !*env)
+        return BENCH_OK;
+    char buf[512];
+    if (strlen(env) >= sizeof buf) {
+        bench_engine_set_error("lightning: LIGHTNING_BENCH_OPTIONS too long");
+        return BENCH_EINVAL;
+    }
+    strcpy(buf, env);
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq || eq == item || !eq[1])
+            goto bad;
+        *eq = 0;
+        const char *name = item, *val = eq + 1;
+        if (!strcmp(name, "compression")) {
+            if (!strcmp(val, "none")) o->compression = LDB_COMPRESSION_NONE;
+            else if (!strcmp(val, "lz4")) o->compression = LDB_COMPRESSION_LZ4;
+            else if (!strcmp(val, "zstd")) o->compression = LDB_COMPRESSION_ZSTD;
+            else goto bad;
+            continue;
+        }
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(val, &end, 10);
+        if (errno || *end || val[0] == '-')
+            goto bad;
+        if (!strcmp(name, "verify_checksums") && v <= 1) o->verify_checksums = (int)v;
+        else if (!strcmp(name, "hash_accelerator") && v <= 1) o->hash_accelerator = (int)v;
+        else if (!strcmp(name, "cleaner") && v <= 1) o->cleaner = (int)v;
+        else if (!strcmp(name, "checkpoint_bytes")) o->checkpoint_bytes = v;
+        else if (!strcmp(name, "segment_size") && v > 0) o->segment_size = v;
+        else goto bad;
+        continue;
+    bad:
+        if (eq) *eq = '=';
+        bench_engine_set_error("lightning: LIGHTNING_BENCH_OPTIONS: cannot use '%s' (names: "
+                               "verify_checksums, hash_accelerator, cleaner (0|1), "
+                               "checkpoint_bytes, segment_size (bytes), compression "
+                               "(none|lz4|zstd))", item);
+        return BENCH_EINVAL;
+    }
+    return BENCH_OK;
+}
+
 static int lt_open(const bench_engine_config *cfg, void **out, char *desc,
                    size_t desc_cap)
 {
@@ -241,6 +294,11 @@ static int lt_open(const bench_engine_config *cfg, void **out, char *desc,
     h->opts.sync_mode = mode;
     if (cfg->sync_interval_ms)
         h->opts.sync_interval_ms = cfg->sync_interval_ms;
+    rc = lt_env_options(&h->opts);
+    if (rc != BENCH_OK) {
+        free(h);
+        return rc;
+    }
     int lrc = ldb_open(h->dir, &h->opts, &h->db);
     if (lrc != LDB_OK) {
         rc = lt_fail("ldb_open", lrc);
@@ -256,14 +314,23 @@ static int lt_open(const bench_engine_config *cfg, void **out, char *desc,
             snprintf(slow, sizeof slow,
                      "; INJECTED SLOWDOWN %g%% per op (busy loop %.3f ns/iter)",
                      h->slowdown_pct, bench_lightning_spin_ns_per_iter());
+        static const char *const comp[] = {"none", "lz4", "zstd"};
+        char extra[160] = "";
+        /* Only what differs from the defaults, so the usual description
+         * (and the history keyed on it) does not change. */
+        if (!h->opts.hash_accelerator || !h->opts.cleaner || h->opts.compression)
+            snprintf(extra, sizeof extra, ", hash_accelerator %s, cleaner %s, compression %s",
+                     h->opts.hash_accelerator ? "on" : "off", h->opts.cleaner ? "on" : "off",
+                     comp[h->opts.compression >= 0 && h->opts.compression <= 2
+                              ? h->opts.compression : 0]);
         snprintf(desc, desc_cap,
                  "lightning %d.%d.%d: sync_mode %s%s, segments %.0f MiB, "
-                 "verify_checksums %s; txn_put retries conflicts (max %d); "
+                 "verify_checksums %s%s; txn_put retries conflicts (max %d); "
                  "drop_cache = close+fadvise+reopen (mmap'd segments)%s",
                  LDB_VERSION_MAJOR, LDB_VERSION_MINOR, LDB_VERSION_PATCH,
                  bench_sync_mode_name(cfg->sync_mode), intv,
                  (double)h->opts.segment_size / (1 << 20),
-                 h->opts.verify_checksums ? "on" : "off", LT_MAX_RETRIES, slow);
+                 h->opts.verify_checksums ? "on" : "off", extra, LT_MAX_RETRIES, slow);
     }
     *out = h;
     return BENCH_OK;

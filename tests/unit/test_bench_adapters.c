@@ -638,6 +638,51 @@ static void test_bad_config(void **state)
     rm_tree(root);
 }
 
+/* LIGHTNING_BENCH_OPTIONS: a bad item is a clear BENCH_EINVAL naming it;
+ * good ones reach the engine and the description says so. */
+static void test_lightning_env_options(void **state)
+{
+    (void)state;
+    char root[64], desc[512];
+    make_tmp(root, sizeof root);
+    const bench_engine *e = bench_engine_find("lightning");
+    assert_non_null(e);
+    bench_engine_config cfg;
+    default_cfg(&cfg, root, 7, 1);
+    cfg.sync_mode = BENCH_SYNC_NONE;
+    static const char *const bad[] = {"bogus", "hash_accelerator=2", "cleaner=", "=1",
+                                      "compression=snappy", "segment_size=-5",
+                                      "verify_checksums=1x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        void *h = NULL;
+        setenv("LIGHTNING_BENCH_OPTIONS", bad[i], 1);
+        assert_int_equal(e->open(&cfg, &h, desc, sizeof desc), BENCH_EINVAL);
+        assert_null(h);
+        assert_non_null(strstr(bench_engine_error(), "LIGHTNING_BENCH_OPTIONS"));
+    }
+    setenv("LIGHTNING_BENCH_OPTIONS", "hash_accelerator=0,verify_checksums=0,compression=lz4", 1);
+    void *h = NULL;
+    assert_int_equal(e->open(&cfg, &h, desc, sizeof desc), BENCH_OK);
+    assert_non_null(strstr(desc, "hash_accelerator off"));
+    assert_non_null(strstr(desc, "verify_checksums off"));
+    assert_non_null(strstr(desc, "compression lz4"));
+    void *t = NULL;
+    assert_int_equal(e->thread_init(h, &t), BENCH_OK);
+    char v[300] = {0}, out[300];
+    size_t vl = 0;
+    assert_int_equal(e->put(t, "key00001", 8, v, sizeof v), BENCH_OK);
+    assert_int_equal(e->get(t, "key00001", 8, out, sizeof out, &vl), BENCH_OK);
+    assert_int_equal(vl, sizeof v);
+    e->thread_fini(h, t);
+    assert_int_equal(e->close(h), BENCH_OK);
+    unsetenv("LIGHTNING_BENCH_OPTIONS");
+    h = NULL;
+    assert_int_equal(e->open(&cfg, &h, desc, sizeof desc), BENCH_OK);
+    assert_null(strstr(desc, "hash_accelerator"));
+    assert_int_equal(e->close(h), BENCH_OK);
+    rm_tree(root);
+}
+
 static void *err_thread(void *arg)
 {
     char *out = arg;
@@ -753,6 +798,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dir_helpers);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_syncer);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_config);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_lightning_env_options);
     for (const bench_engine *const *e = bench_engines(); *e; e++) {
         for (int m = BENCH_SYNC_NONE; m <= BENCH_SYNC_FULL; m++) {
             if (n >= MAX_TESTS)
