@@ -106,6 +106,11 @@ typedef struct ldb_options {
      * the ordered index, so a get costs ~2 cache misses instead of a tree
      * descent (~16 bytes per key). Off: gets descend the B+tree. */
     int hash_accelerator;       /* default 1 */
+    uint64_t hash_seed;         /* 0 (default): a random seed per open, so
+                                   keys cannot be chosen ahead of time to
+                                   collide; otherwise this seed, for runs
+                                   that must repeat exactly (instruction
+                                   counts) */
 } ldb_options;
 
 enum { LDB_COMPRESSION_NONE = 0, LDB_COMPRESSION_LZ4 = 1, LDB_COMPRESSION_ZSTD = 2 };

@@ -300,7 +300,7 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     if (rc) goto fail;
     rc = idx_init(&db->tree, &db->ep);
     if (rc) goto fail;
-    rc = hash_init(&db->hash, &db->ep, 0);
+    rc = hash_init(&db->hash, &db->ep, 0, db->opt.hash_seed);
     if (rc) goto fail;
     rc = log_open(&db->log, dir, opt.sync_mode, opt.segment_size, opt.read_only, opt.salvage);
     if (rc) goto fail;

@@ -78,11 +78,12 @@ static uint64_t cap_for(uint64_t n)
     return cap;
 }
 
-int hash_init(hash_index *h, epoch_mgr *ep, uint64_t expected)
+int hash_init(hash_index *h, epoch_mgr *ep, uint64_t expected, uint64_t seed)
 {
     memset(h, 0, sizeof *h);
     h->ep = ep;
-    if (getrandom(&h->seed, sizeof h->seed, GRND_NONBLOCK) != sizeof h->seed)
+    h->seed = seed;
+    if (!seed && getrandom(&h->seed, sizeof h->seed, GRND_NONBLOCK) != sizeof h->seed)
         h->seed = util_now_ns() * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)h;
     hash_table *t = table_new(cap_for(expected));
     if (!t) return LDB_NOMEM;

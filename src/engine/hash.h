@@ -26,7 +26,7 @@
  * publishes the key's commit.
  *
  * The hash is seeded per open (getrandom), so adversarial keys cannot be
- * chosen ahead of time to collide.
+ * chosen ahead of time to collide, unless the options fix a seed.
  */
 #ifndef LDB_HASH_H
 #define LDB_HASH_H
@@ -59,7 +59,8 @@ typedef struct hash_index {
     _Atomic uint64_t mask;    /* current table's mask (hash_prefetch_any) */
 } hash_index;
 
-int hash_init(hash_index *h, epoch_mgr *ep, uint64_t expected);
+/* seed 0: a random seed (getrandom). */
+int hash_init(hash_index *h, epoch_mgr *ep, uint64_t expected, uint64_t seed);
 void hash_destroy(hash_index *h);
 
 uint64_t hash_key(const hash_index *h, const void *k, size_t kl);
