@@ -164,6 +164,10 @@ int bench_counts_exec(int argc, char **argv, int *exit_code, char *err, size_t c
     char self[4096], dir[4096], out_opt[4200], log_opt[4200], env_kv[4300], log_path[4200];
     char **av = NULL, **envp = NULL;
     int rc = -1, started = 0;
+    if (BENCH_COUNTS_SANITIZED)
+        return fail(err, cap,
+                    "--measure counts runs this binary under valgrind, which cannot run a "
+                    "sanitizer build; use a plain build (make: build/lightning)");
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl <= 0)
         return fail(err, cap, "cannot find this program (/proc/self/exe): %s", strerror(errno));

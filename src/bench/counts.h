@@ -66,12 +66,22 @@ double bench_counts_est_cycles(const bench_counts *c);
  * (or, lacking one, `totals:`) line. 0 or -1 with a message. */
 int bench_counts_parse_file(const char *path, bench_counts *out, char *err, size_t cap);
 
+/* 1 when this binary was built with a sanitizer (ASan, TSan): valgrind
+ * cannot run it (the sanitizer's shadow memory clashes with valgrind's), so
+ * bench_counts_exec refuses with a clear error instead of a failed child. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BENCH_COUNTS_SANITIZED 1
+#else
+#define BENCH_COUNTS_SANITIZED 0
+#endif
+
 /* 1 when this process runs under valgrind started by bench_counts_exec. */
 int bench_counts_active(void);
 
 /* The outer process: runs this binary with the arguments argv[0..argc)
  * (argv[0] is the subcommand, "bench") under callgrind (above) and returns the child's exit code in *exit_code. -1 with a
- * message when valgrind is missing or cannot be started. */
+ * message when valgrind is missing or cannot be started, or when this
+ * binary is a sanitizer build (BENCH_COUNTS_SANITIZED). */
 int bench_counts_exec(int argc, char **argv, int *exit_code, char *err, size_t cap);
 
 typedef struct bench_counts_ctx {

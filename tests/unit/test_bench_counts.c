@@ -15,8 +15,9 @@
  *   thousands of instructions per op);
  * - an injected 2% slowdown raises est. cycles by 1-4% and instructions by
  *   at least 3 per busy-loop iteration recorded in the params;
- * - usage: --duration with counts, an unknown --measure, and a missing
- *   valgrind are clear errors (exit 2).
+ * - usage: --duration with counts, an unknown --measure, a missing
+ *   valgrind and a sanitizer build (valgrind cannot run one; the three
+ *   tests above skip there) are clear errors (exit 2).
  * Needs $LIGHTNING_BIN (make test) and valgrind; ~15 s.
  */
 #include <setjmp.h>
@@ -74,7 +75,10 @@ static json_t *counts_run(const char *workloads, unsigned keys, unsigned ops, do
              "%s bench --engines lightning --workloads %s --keys %u --ops %u "
              "--measure counts --inject-slowdown %g --format json --no-progress 2>/dev/null",
              bin(), workloads, keys, ops, inject);
-    assert_int_equal(run_cmd(cmd, &out), 0);
+    int code = run_cmd(cmd, &out);
+    if (code != 0)
+        free(out);
+    assert_int_equal(code, 0);
     json_error_t je;
     json_t *doc = json_loads(out, 0, &je);
     free(out);
@@ -153,8 +157,8 @@ static void test_parse(void **state)
 static void test_repeatable(void **state)
 {
     (void)state;
-    if (!bin())
-        skip();
+    if (!bin() || BENCH_COUNTS_SANITIZED)
+        skip(); /* valgrind cannot run a sanitizer build: test_usage checks the refusal */
     json_t *a = counts_run("read-random,txn", 2000, 1000, 0);
     json_t *b = counts_run("read-random,txn", 2000, 1000, 0);
     static const char *const names[] = {"ir_per_op", "d1_misses_per_op", "ll_misses_per_op",
@@ -181,8 +185,8 @@ static void test_repeatable(void **state)
 static void test_setup_not_counted(void **state)
 {
     (void)state;
-    if (!bin())
-        skip();
+    if (!bin() || BENCH_COUNTS_SANITIZED)
+        skip(); /* valgrind cannot run a sanitizer build: test_usage checks the refusal */
     json_t *small = counts_run("read-random", 2000, 1000, 0);
     json_t *big = counts_run("read-random", 4000, 1000, 0);
     json_t *more = counts_run("read-random", 2000, 2000, 0);
@@ -200,8 +204,8 @@ static void test_setup_not_counted(void **state)
 static void test_injected_slowdown(void **state)
 {
     (void)state;
-    if (!bin())
-        skip();
+    if (!bin() || BENCH_COUNTS_SANITIZED)
+        skip(); /* valgrind cannot run a sanitizer build: test_usage checks the refusal */
     json_t *a = counts_run("read-random,write-random", 2000, 1000, 0);
     json_t *b = counts_run("read-random,write-random", 2000, 1000, 2);
     for (int w = 0; w < 2; w++) {
@@ -244,6 +248,19 @@ static void test_usage(void **state)
              bin());
     assert_int_equal(run_cmd(cmd, &out), 2);
     assert_non_null(strstr(out, "valgrind"));
+    free(out);
+    /* A sanitizer build refuses counts mode up front, valgrind or not. */
+    snprintf(cmd, sizeof cmd,
+             "%s bench --engines null --workloads read-random --keys 100 --ops 100 "
+             "--measure counts 2>&1",
+             bin());
+    int code = run_cmd(cmd, &out);
+    if (BENCH_COUNTS_SANITIZED) {
+        assert_int_equal(code, 2);
+        assert_non_null(strstr(out, "sanitizer build"));
+    } else {
+        assert_null(strstr(out, "sanitizer build"));
+    }
     free(out);
 }
 
