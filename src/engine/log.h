@@ -11,7 +11,9 @@
  * a frame's size, writes the frame into the returned mapped memory and calls
  * log_advance(). No syscall happens per append: segments are fallocate()d
  * when created (so a write into the mapping can never meet ENOSPC, which
- * would be a SIGBUS) and pre-faulted a megabyte at a time. A segment that
+ * would be a SIGBUS) and pre-faulted a megabyte at a time; what the writer
+ * has left a megabyte behind is unmapped again (the pages stay in the page
+ * cache; log_release_behind says why). A segment that
  * cannot hold the next frame is closed for writing (synced first unless the
  * sync mode is NONE) and a new one is created.
  *
@@ -61,6 +63,8 @@ typedef struct ldb_log {
     size_t nsegs, cap;
     log_segment *active;      /* newest segment, the one appended to */
     uint64_t populated;       /* active is pre-faulted up to here */
+    uint64_t released;        /* active's pages below here were unmapped
+                                 (MADV_DONTNEED) behind the writer */
     int populate_ok;          /* MADV_POPULATE_WRITE works here */
     _Atomic uint64_t file_bytes;   /* sum of segment `end`s */
     uint64_t truncated_bytes; /* torn tail cut off at open */
