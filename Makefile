@@ -103,8 +103,8 @@ test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=address,undefined OPT=-O1 test-run
 
 # ThreadSanitizer runs the tests with concurrent threads (readers, writers, the
-# maintenance thread).
-TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance %multiget,$(TEST_BIN))
+# maintenance thread, the log's pre-faulting helper).
+TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance %multiget %log_mapping,$(TEST_BIN))
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 tsan-run
 tsan-run: $(TEST_BIN) $(CLI)

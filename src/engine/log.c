@@ -20,6 +20,9 @@
 #endif
 
 #define LOG_POPULATE_CHUNK (1u << 20)
+/* The helper is kept between LOG_PREFAULT_AHEAD - LOG_POPULATE_CHUNK and
+ * LOG_PREFAULT_AHEAD ahead of the writer: one request per megabyte. */
+#define LOG_PREFAULT_AHEAD (4u << 20)
 #define LOG_SIZE_ROUND (1u << 20)
 
 static log_segment *seg_alloc(const char *dir, uint64_t id)
@@ -175,6 +178,8 @@ int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
     log->salvage = salvage;
     log->seg_size = seg_size;
     log->populate_ok = 1;
+    log->prefault_on = !read_only;
+    lpf_init(&log->prefault);
     log->dir = alloc_malloc(strlen(dir) + 1);
     if (!log->dir) return LDB_NOMEM;
     strcpy(log->dir, dir);
@@ -426,6 +431,7 @@ done:
     log->active = log->segs[log->nsegs - 1];
     log->populated = log->active->end;
     log->released = 0;
+    log->prefault_asked = 0;
     return LDB_OK;
 }
 
@@ -443,6 +449,24 @@ static void log_populate(ldb_log *log, log_segment *s, uint64_t upto)
         return;
     }
     log->populated = to;
+}
+
+/* Keeps the active segment faulted in ahead of the writer, and unmapped
+ * more than a megabyte behind it: through the helper thread while it runs,
+ * else inline (log_populate here, log_release_behind in log_reserve). */
+static void log_fault_in(ldb_log *log, log_segment *s, uint64_t need)
+{
+    if (log->prefault_on) {
+        uint64_t ask = s->end + LOG_PREFAULT_AHEAD;
+        uint64_t release = s->end & ~(uint64_t)(LOG_POPULATE_CHUNK - 1);
+        release = release >= LOG_POPULATE_CHUNK ? release - LOG_POPULATE_CHUNK : 0;
+        if (lpf_request(&log->prefault, s, ask, release) == 0) {
+            log->prefault_asked = ask;
+            return;
+        }
+        log->prefault_on = 0;
+    }
+    if (need > log->populated) log_populate(log, s, need);
 }
 
 /* Unmaps the part of the active segment more than a chunk behind the
@@ -490,6 +514,7 @@ static int log_rotate(ldb_log *log, size_t need)
     }
     rc = seg_create(log, old->id + 1, size, &s);
     if (rc) return rc;
+    lpf_forget(&log->prefault, old); /* before it is sealed, and ever freed */
     /* Its writable mappings go first, as in log_release_behind (one TLB
      * flush for the whole range); reads map it again, read-only. */
     madvise(old->base, old->size, MADV_DONTNEED);
@@ -500,6 +525,7 @@ static int log_rotate(ldb_log *log, size_t need)
     log->active = s;
     log->populated = s->end;
     log->released = 0;
+    log->prefault_asked = 0;
     atomic_fetch_add_explicit(&log->file_bytes, s->end, memory_order_relaxed);
     return LDB_OK;
 }
@@ -514,8 +540,11 @@ int log_reserve(ldb_log *log, size_t size, uint8_t **dst, log_segment **seg)
         if (rc) return rc;
         s = log->active;
     }
-    if (s->end + size > log->populated) log_populate(log, s, s->end + size);
-    if (s->end >= log->released + 2 * LOG_POPULATE_CHUNK) log_release_behind(log, s);
+    if (log->prefault_on ? s->end + LOG_PREFAULT_AHEAD >= log->prefault_asked + LOG_POPULATE_CHUNK
+                         : s->end + size > log->populated)
+        log_fault_in(log, s, s->end + size);
+    if (!log->prefault_on && s->end >= log->released + 2 * LOG_POPULATE_CHUNK)
+        log_release_behind(log, s); /* else the helper does it */
     *dst = s->base + s->end;
     *seg = s;
     return LDB_OK;
@@ -558,6 +587,7 @@ log_segment *log_segment_by_id(ldb_log *log, uint64_t id)
 
 void log_close(ldb_log *log)
 {
+    lpf_stop(&log->prefault); /* it may be inside a madvise of the active segment */
     for (size_t i = 0; i < log->nsegs; i++) seg_close(log->segs[i]);
     alloc_free(log->segs);
     alloc_free(log->dir);

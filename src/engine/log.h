@@ -11,7 +11,9 @@
  * a frame's size, writes the frame into the returned mapped memory and calls
  * log_advance(). No syscall happens per append: segments are fallocate()d
  * when created (so a write into the mapping can never meet ENOSPC, which
- * would be a SIGBUS) and pre-faulted a megabyte at a time; what the writer
+ * would be a SIGBUS) and pre-faulted a few megabytes ahead by a helper
+ * thread (log_prefault.h; inline a megabyte at a time if it cannot run);
+ * what the writer
  * has left a megabyte behind is unmapped again (the pages stay in the page
  * cache; log_release_behind says why). A segment that
  * cannot hold the next frame is closed for writing (synced first unless the
@@ -39,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/log_prefault.h"
 #include "engine/record.h"
 
 typedef struct log_segment {
@@ -66,6 +69,9 @@ typedef struct ldb_log {
     uint64_t released;        /* active's pages below here were unmapped
                                  (MADV_DONTNEED) behind the writer */
     int populate_ok;          /* MADV_POPULATE_WRITE works here */
+    int prefault_on;          /* the helper faults in ahead (else: inline) */
+    uint64_t prefault_asked;  /* the helper was asked for active up to here */
+    log_prefault prefault;
     _Atomic uint64_t file_bytes;   /* sum of segment `end`s */
     uint64_t truncated_bytes; /* torn tail cut off at open */
 } ldb_log;
