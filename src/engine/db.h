@@ -134,6 +134,8 @@ typedef struct commit_op {
     uint32_t slen;                 /* stored length (== vlen when raw) */
     const uint8_t *sval;           /* stored bytes */
     uint32_t crc;
+    uint64_t hv;                   /* hash_key of key (set by commit_apply
+                                      when the accelerator is on) */
     idx_entry *entry;
     idx_version *ver;
     const uint8_t *rec;            /* where the record landed in the log */
