@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "engine/util.h"
 
@@ -50,3 +51,15 @@ void *alloc_aligned(size_t align, size_t n)
 }
 
 void alloc_free(void *p) { free(p); }
+
+void *alloc_pages(size_t n)
+{
+    if (alloc_should_fail()) return NULL;
+    void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void alloc_free_pages(void *p, size_t n)
+{
+    if (p) munmap(p, n ? n : 1);
+}

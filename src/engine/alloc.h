@@ -18,6 +18,12 @@ void *alloc_calloc(size_t n, size_t sz);
 void *alloc_realloc(void *p, size_t n);
 void *alloc_aligned(size_t align, size_t n);
 void alloc_free(void *p);
+/* Zero-filled, page-aligned memory straight from the kernel (mmap): no
+ * memset, each page arrives zeroed on first touch. For big tables that are
+ * filled a little at a time (hash growth). Freed with alloc_free_pages and
+ * the same size. Honours the fail hook like the others. */
+void *alloc_pages(size_t n);
+void alloc_free_pages(void *p, size_t n);
 
 /* Test hook: when set, called before each allocation; a non-zero return
  * makes that allocation fail. Pass NULL to remove. */

@@ -763,6 +763,7 @@ int commit_check_indexes(ldb *db)
         goto out;
     }
     if (db->use_hash) {
+        hash_settle_w(&db->hash); /* a growth in progress: count one table */
         hash_table *t = atomic_load_explicit(&db->hash.table, memory_order_relaxed);
         if (t->used != entries) {
             rc = LDB_CORRUPTION;

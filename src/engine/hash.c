@@ -50,25 +50,33 @@ static hash_table *table_new(uint64_t cap)
     size_t bytes = sizeof(hash_table) + cap * sizeof(hash_slot);
     hash_table *t;
     if (bytes >= HASH_HUGE) {
+        /* Zero pages from the kernel: no memset up front (it was most of a
+         * growth's pause); pages arrive as the moves and inserts reach them. */
         bytes = (bytes + HASH_HUGE - 1) / HASH_HUGE * HASH_HUGE;
-        t = alloc_aligned(HASH_HUGE, bytes);
+        t = alloc_pages(bytes);
         if (!t) return NULL;
         /* Probes are random: huge pages spare each one a TLB miss. */
         madvise(t, bytes, MADV_HUGEPAGE);
+        t->paged = 1;
     } else {
         t = alloc_aligned(64, bytes);
         if (!t) return NULL;
+        memset(t, 0, bytes);
     }
-    memset(t, 0, bytes);
     t->mask = cap - 1;
     t->bytes = bytes;
+    t->growing = (hash_view){t, NULL};
+    t->settled = (hash_view){t, NULL};
     return t;
 }
 
 static void table_free(void *ctx, void *p)
 {
     (void)ctx;
-    alloc_free(p);
+    hash_table *t = p;
+    if (!t) return;
+    if (t->paged) alloc_free_pages(t, t->bytes);
+    else alloc_free(t);
 }
 
 static uint64_t cap_for(uint64_t n)
@@ -76,6 +84,14 @@ static uint64_t cap_for(uint64_t n)
     uint64_t cap = HASH_MIN_CAP;
     while (cap < n * 2 + 2) cap <<= 1;
     return cap;
+}
+
+static void publish(hash_index *h, hash_table *t, const hash_view *v, uint64_t bytes)
+{
+    atomic_store_explicit(&h->table, t, memory_order_release);
+    atomic_store_explicit(&h->mask, t->mask, memory_order_relaxed);
+    atomic_store_explicit(&h->bytes, bytes, memory_order_relaxed);
+    atomic_store_explicit(&h->view, v, memory_order_release);
 }
 
 int hash_init(hash_index *h, epoch_mgr *ep, uint64_t expected, uint64_t seed)
@@ -87,17 +103,17 @@ int hash_init(hash_index *h, epoch_mgr *ep, uint64_t expected, uint64_t seed)
         h->seed = util_now_ns() * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)h;
     hash_table *t = table_new(cap_for(expected));
     if (!t) return LDB_NOMEM;
-    atomic_store_explicit(&h->bytes, t->bytes, memory_order_relaxed);
-    atomic_store_explicit(&h->mask, t->mask, memory_order_relaxed);
-    atomic_store_explicit(&h->table, t, memory_order_release);
+    publish(h, t, &t->settled, t->bytes);
     return LDB_OK;
 }
 
 void hash_destroy(hash_index *h)
 {
-    hash_table *t = atomic_load_explicit(&h->table, memory_order_relaxed);
-    alloc_free(t);
+    table_free(NULL, atomic_load_explicit(&h->table, memory_order_relaxed));
+    table_free(NULL, h->old);
+    h->old = NULL;
     atomic_store_explicit(&h->table, NULL, memory_order_relaxed);
+    atomic_store_explicit(&h->view, NULL, memory_order_relaxed);
 }
 
 static void place(hash_table *t, uint64_t w, const uint8_t *hint, uint64_t hv)
@@ -114,34 +130,65 @@ static void place(hash_table *t, uint64_t w, const uint8_t *hint, uint64_t hv)
     t->used++;
 }
 
-#define REBUILD_AHEAD 16
+/* Slots of the old table moved per writer operation. A growth starts with
+ * the new table at most half as full as its limit (see grow_start), so it
+ * ends long before inserts could fill the new one: 32 slots an operation
+ * finish a table of C slots within C/32 operations. */
+#define HASH_MOVE_STEP 32
+#define MOVE_AHEAD 16
 
-/* Rebuilds into a table for `want` keys and publishes it. */
-static int rebuild(hash_index *h, uint64_t want)
+/* The growth is over: readers stop probing the old table. Fails (and is
+ * retried by the next step) only when the epoch cannot take the retire. */
+static void grow_finish(hash_index *h)
 {
-    hash_table *old = atomic_load_explicit(&h->table, memory_order_relaxed);
-    if (epoch_reserve(h->ep, 1) != LDB_OK) return LDB_NOMEM;
-    hash_table *t = table_new(cap_for(want));
-    if (!t) return LDB_NOMEM;
-    for (uint64_t i = 0; i <= old->mask; i++) {
+    if (epoch_reserve(h->ep, 1) != LDB_OK) return;
+    hash_table *t = atomic_load_explicit(&h->table, memory_order_relaxed), *o = h->old;
+    h->old = NULL;
+    publish(h, t, &t->settled, t->bytes);
+    epoch_retire(h->ep, o, table_free, NULL);
+}
+
+/* Moves up to n slots of the old table into the new one. */
+static void grow_step(hash_index *h, uint64_t n)
+{
+    hash_table *o = h->old, *t = atomic_load_explicit(&h->table, memory_order_relaxed);
+    uint64_t end = h->moved + n > o->mask + 1 ? o->mask + 1 : h->moved + n;
+    for (uint64_t i = h->moved; i < end; i++) {
         /* Rehashing reads every entry's key: a cache miss each. Requesting
-         * the entry a few slots ahead overlaps them (the writer holds the
-         * commit lock for the whole rebuild). */
-        if (i + REBUILD_AHEAD <= old->mask) {
-            uint64_t a = atomic_load_explicit(&old->slots[i + REBUILD_AHEAD].w,
-                                              memory_order_relaxed);
+         * the entry a few slots ahead overlaps them. */
+        if (i + MOVE_AHEAD <= o->mask) {
+            uint64_t a = atomic_load_explicit(&o->slots[i + MOVE_AHEAD].w, memory_order_relaxed);
             if (a != 0 && a != HASH_TOMB) __builtin_prefetch((void *)(uintptr_t)(a & HASH_PTR_MASK));
         }
-        uint64_t w = atomic_load_explicit(&old->slots[i].w, memory_order_relaxed);
+        uint64_t w = atomic_load_explicit(&o->slots[i].w, memory_order_relaxed);
         if (w == 0 || w == HASH_TOMB) continue;
         idx_entry *e = (idx_entry *)(uintptr_t)(w & HASH_PTR_MASK);
-        place(t, w, atomic_load_explicit(&old->slots[i].hint, memory_order_relaxed),
+        place(t, w, atomic_load_explicit(&o->slots[i].hint, memory_order_relaxed),
               hash_key(h, e->key, e->klen));
     }
-    atomic_store_explicit(&h->table, t, memory_order_release);
-    atomic_store_explicit(&h->mask, t->mask, memory_order_relaxed);
-    atomic_store_explicit(&h->bytes, t->bytes, memory_order_relaxed);
-    epoch_retire(h->ep, old, table_free, NULL);
+    h->moved = end;
+    if (end == o->mask + 1) grow_finish(h);
+}
+
+void hash_settle_w(hash_index *h)
+{
+    /* One try: if the epoch cannot take the retire, h->old stays set and
+     * the callers see it (and the next step tries again). */
+    if (h->old) grow_step(h, UINT64_MAX / 2);
+}
+
+/* Starts moving everything into a new table with room for `want` keys. */
+static int grow_start(hash_index *h, uint64_t want)
+{
+    hash_settle_w(h); /* a growth still running finishes first */
+    if (h->old) return LDB_NOMEM;
+    hash_table *cur = atomic_load_explicit(&h->table, memory_order_relaxed);
+    hash_table *t = table_new(cap_for(want));
+    if (!t) return LDB_NOMEM;
+    t->growing = (hash_view){t, cur};
+    h->old = cur;
+    h->moved = 0;
+    publish(h, t, &t->growing, t->bytes + cur->bytes);
     return LDB_OK;
 }
 
@@ -149,18 +196,29 @@ int hash_reserve_w(hash_index *h, uint64_t n)
 {
     hash_table *t = atomic_load_explicit(&h->table, memory_order_relaxed);
     if ((t->used + t->tombs + n) * 2 <= t->mask + 1) return LDB_OK;
-    return rebuild(h, t->used + n);
+    int rc = grow_start(h, t->used + n);
+    if (rc == LDB_OK) hash_settle_w(h); /* bulk loads: at once */
+    return rc;
 }
 
 int hash_insert_w(hash_index *h, idx_entry *e, uint64_t hv)
 {
+    if (h->old) grow_step(h, HASH_MOVE_STEP);
     hash_table *t = atomic_load_explicit(&h->table, memory_order_relaxed);
     if ((t->used + t->tombs + 1) * 2 > t->mask + 1) {
-        /* Grow when live keys fill it; just rebuild in place when deletions
-         * left tombstones. */
-        int rc = rebuild(h, t->used * 2 > t->mask + 1 - t->tombs ? t->used * 2 : t->used + 1);
-        if (rc) return rc;
-        t = atomic_load_explicit(&h->table, memory_order_relaxed);
+        /* Full: grow, or (when deletions left tombstones) start over at a
+         * size with room for half as many keys again as are live. The
+         * unmoved keys are not in t->used, so settle first. */
+        if (h->old) {
+            hash_settle_w(h);
+            t = atomic_load_explicit(&h->table, memory_order_relaxed);
+        }
+        if ((t->used + t->tombs + 1) * 2 > t->mask + 1) {
+            int rc = grow_start(h, t->used + t->used / 2 + 1);
+            if (rc) return rc;
+            grow_step(h, HASH_MOVE_STEP);
+            t = atomic_load_explicit(&h->table, memory_order_relaxed);
+        }
     }
     idx_version *v = atomic_load_explicit(&e->head, memory_order_relaxed);
     place(t, (hash_tag(hv) << 48) | (uint64_t)(uintptr_t)e, v ? v->rec : NULL, hv);
@@ -180,13 +238,14 @@ static hash_slot *slot_of(hash_table *t, const idx_entry *e, uint64_t hv)
 
 void hash_set_hint_w(hash_index *h, const idx_entry *e, uint64_t hv, const uint8_t *rec)
 {
+    if (h->old) grow_step(h, HASH_MOVE_STEP);
     hash_slot *sl = slot_of(atomic_load_explicit(&h->table, memory_order_relaxed), e, hv);
+    if (!sl && h->old) sl = slot_of(h->old, e, hv); /* not moved yet */
     if (sl) atomic_store_explicit(&sl->hint, rec, memory_order_relaxed);
 }
 
-void hash_remove_w(hash_index *h, const idx_entry *e, uint64_t hv)
+static void remove_from(hash_table *t, const idx_entry *e, uint64_t hv)
 {
-    hash_table *t = atomic_load_explicit(&h->table, memory_order_relaxed);
     hash_slot *sl = slot_of(t, e, hv);
     if (!sl) return;
     atomic_store_explicit(&sl->w, HASH_TOMB, memory_order_release);
@@ -195,8 +254,17 @@ void hash_remove_w(hash_index *h, const idx_entry *e, uint64_t hv)
     t->tombs++;
 }
 
+void hash_remove_w(hash_index *h, const idx_entry *e, uint64_t hv)
+{
+    if (h->old) grow_step(h, HASH_MOVE_STEP);
+    remove_from(atomic_load_explicit(&h->table, memory_order_relaxed), e, hv);
+    /* Readers probe the old table too while it is named: gone from both. */
+    if (h->old) remove_from(h->old, e, hv);
+}
+
 int hash_clear_w(hash_index *h)
 {
+    hash_settle_w(h);
     hash_table *t = atomic_load_explicit(&h->table, memory_order_relaxed);
     for (uint64_t i = 0; i <= t->mask; i++) {
         atomic_store_explicit(&t->slots[i].w, 0, memory_order_relaxed);

@@ -6,7 +6,9 @@
  * reads and ordered scans. Every value names its own key and a version, so
  * a reader can tell a torn or misdirected read from a good one; pairs
  * written in one transaction must be seen at the same version; scans must
- * be strictly increasing. Run under ThreadSanitizer by `make test-tsan`.
+ * be strictly increasing. A last test grows the hash accelerator under
+ * readers (see test_hash_growth_under_readers). Run under ThreadSanitizer
+ * by `make test-tsan`.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -21,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "engine/db.h"
 #include "lightningdb.h"
 #include "testutil.h"
 
@@ -252,6 +255,127 @@ static void run(ldb_sync_mode mode, int writers, int readers)
     free(dir);
 }
 
+/* ---- the hash accelerator growing under readers ------------------------
+ * One writer inserts keys 0, 1, 2... in order (the accelerator grows by
+ * moving a few slots per commit while readers probe its new and old
+ * tables) and deletes every fifth key 1000 keys behind, publishing how far
+ * it got after each step. Readers check what must hold at any instant: a
+ * key whose put returned, and which is not one of the deleted ones, is
+ * found with its value (by ldb_get and ldb_multi_get); a deleted key whose
+ * delete returned is not found. A growth that lost a key for a moment, or
+ * resurrected one, fails here. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define GROW_KEYS 60000
+#else
+#define GROW_KEYS 300000
+#endif
+
+typedef struct grow_shared {
+    ldb *db;
+    atomic_long committed;      /* keys [0, committed) were put */
+    atomic_long deleted_through; /* deletable keys <= this were deleted (-1: none) */
+    atomic_int stop;
+    atomic_long checks, bad;
+    char why[160];
+    pthread_mutex_t mu;
+} grow_shared;
+
+static size_t grow_key(long i, char *k) { return (size_t)snprintf(k, 32, "g%09ld", i); }
+static int grow_deletable(long i) { return i % 5 == 0; }
+
+static void grow_fail(grow_shared *g, const char *what, long i)
+{
+    pthread_mutex_lock(&g->mu);
+    if (!g->why[0]) snprintf(g->why, sizeof g->why, "%s (key %ld)", what, i);
+    pthread_mutex_unlock(&g->mu);
+    atomic_fetch_add(&g->bad, 1);
+}
+
+static void *grow_reader(void *arg)
+{
+    grow_shared *g = arg;
+    tu_rng r = {(uint64_t)pthread_self()};
+    char k[32], mk[8][32];
+    uint8_t buf[64];
+    while (!atomic_load(&g->stop)) {
+        long d = atomic_load(&g->deleted_through), c = atomic_load(&g->committed);
+        if (c == 0) continue;
+        long i = (long)tu_rand_below(&r, (uint64_t)c);
+        size_t kl = grow_key(i, k), vl;
+        int rc = ldb_get(g->db, k, kl, buf, sizeof buf, &vl);
+        if (!grow_deletable(i)) {
+            if (rc != LDB_OK) grow_fail(g, "a committed key was not found", i);
+            else if (vl != kl || memcmp(buf, k, kl)) grow_fail(g, "wrong value", i);
+        } else if (i <= d && rc != LDB_NOTFOUND) {
+            grow_fail(g, "a deleted key was found", i);
+        }
+        /* The same through multi-get: eight keys from one snapshot. */
+        ldb_txn *t;
+        if (ldb_txn_begin(g->db, LDB_TXN_READONLY, &t) != LDB_OK) {
+            grow_fail(g, "begin failed", i);
+            continue;
+        }
+        const void *keys[8], *vals[8];
+        size_t klens[8], vlens[8];
+        int rcs[8];
+        long ids[8];
+        for (int j = 0; j < 8; j++) {
+            ids[j] = (long)tu_rand_below(&r, (uint64_t)c);
+            klens[j] = grow_key(ids[j], mk[j]);
+            keys[j] = mk[j];
+        }
+        if (ldb_multi_get(t, 8, keys, klens, vals, vlens, rcs) != LDB_OK) grow_fail(g, "multi_get", i);
+        for (int j = 0; j < 8; j++)
+            if (!grow_deletable(ids[j]) && (rcs[j] != LDB_OK || vlens[j] != klens[j] ||
+                                            memcmp(vals[j], keys[j], klens[j])))
+                grow_fail(g, "multi_get missed a committed key", ids[j]);
+            else if (grow_deletable(ids[j]) && ids[j] <= d && rcs[j] != LDB_NOTFOUND)
+                grow_fail(g, "multi_get found a deleted key", ids[j]);
+        ldb_txn_abort(t);
+        atomic_fetch_add(&g->checks, 9);
+    }
+    return NULL;
+}
+
+static void test_hash_growth_under_readers(void **st)
+{
+    (void)st;
+    char *dir = tu_tmpdir("grow");
+    ldb_options o;
+    ldb_options_init(&o);
+    o.sync_mode = LDB_SYNC_NONE;
+    grow_shared g;
+    memset(&g, 0, sizeof g);
+    atomic_store(&g.deleted_through, -1);
+    pthread_mutex_init(&g.mu, NULL);
+    assert_int_equal(ldb_open(dir, &o, &g.db), LDB_OK);
+    pthread_t rd[2];
+    for (int i = 0; i < 2; i++) pthread_create(&rd[i], NULL, grow_reader, &g);
+    char k[32];
+    for (long i = 0; i < GROW_KEYS && !atomic_load(&g.bad); i++) {
+        size_t kl = grow_key(i, k);
+        assert_int_equal(ldb_put(g.db, k, kl, k, kl), LDB_OK);
+        atomic_store(&g.committed, i + 1);
+        long old = i - 1000;
+        if (old >= 0 && grow_deletable(old)) {
+            kl = grow_key(old, k);
+            assert_int_equal(ldb_delete(g.db, k, kl), LDB_OK);
+            atomic_store(&g.deleted_through, old);
+        }
+    }
+    atomic_store(&g.stop, 1);
+    for (int i = 0; i < 2; i++) pthread_join(rd[i], NULL);
+    fprintf(stderr, "# %ld checks%s%s\n", atomic_load(&g.checks), g.why[0] ? "; first failure: " : "",
+            g.why);
+    assert_int_equal(atomic_load(&g.bad), 0);
+    assert_true(atomic_load(&g.checks) > 1000);
+    assert_int_equal(commit_check_indexes(g.db), LDB_OK); /* hash and tree agree */
+    assert_int_equal(ldb_close(g.db), LDB_OK);
+    pthread_mutex_destroy(&g.mu);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 static void test_one_writer_many_readers(void **st) { (void)st; run(LDB_SYNC_NONE, 1, 3); }
 static void test_many_writers(void **st) { (void)st; run(LDB_SYNC_NONE, 3, 2); }
 static void test_full_mode_group_commit(void **st) { (void)st; run(LDB_SYNC_FULL, 4, 2); }
@@ -260,6 +384,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_writer_many_readers),
+        cmocka_unit_test(test_hash_growth_under_readers),
         cmocka_unit_test(test_many_writers),
         cmocka_unit_test(test_full_mode_group_commit),
     };
