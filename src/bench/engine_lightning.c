@@ -330,10 +330,14 @@ static int lt_open(const bench_engine_config *cfg, void **out, char *desc,
                      h->opts.hash_accelerator ? "on" : "off", h->opts.cleaner ? "on" : "off",
                      comp[h->opts.compression >= 0 && h->opts.compression <= 2
                               ? h->opts.compression : 0]);
-        if (h->opts.hash_seed) {
-            size_t el = strlen(extra);
+        ldb_options def;
+        ldb_options_init(&def);
+        size_t el = strlen(extra);
+        if (h->opts.checkpoint_bytes != def.checkpoint_bytes)
+            el += (size_t)snprintf(extra + el, sizeof extra - el, ", checkpoint_bytes %llu",
+                                   (unsigned long long)h->opts.checkpoint_bytes);
+        if (h->opts.hash_seed && el < sizeof extra)
             snprintf(extra + el, sizeof extra - el, ", hash seed fixed");
-        }
         snprintf(desc, desc_cap,
                  "lightning %d.%d.%d: sync_mode %s%s, segments %.0f MiB, "
                  "verify_checksums %s%s; txn_put retries conflicts (max %d); "

@@ -3,8 +3,9 @@
  * --measure counts`: ir_per_op, est_cycles_per_op, ... ; bench/counts.h)
  * and putting the wall-clock evidence beside them.
  *
- * Counts of one build repeat run to run to within ~0.25% here (the only
- * variation is the engine's per-database random hash seed), so they need
+ * Counts of one build repeat run to run to within 0.0002% in Ir and 0.025%
+ * in D1 misses here (counts mode fixes the engine's hash seed; with a
+ * random seed per open it was up to 0.25%; docs/perf.md), so they need
  * neither repetitions nor Mann-Whitney/bootstrap: the verdict is a plain
  * relative difference held to a threshold above that A/A floor (suite
  * `counts_threshold`, default PERF_COUNTS_THRESHOLD = 1%):

@@ -660,12 +660,14 @@ static void test_lightning_env_options(void **state)
         assert_null(h);
         assert_non_null(strstr(bench_engine_error(), "LIGHTNING_BENCH_OPTIONS"));
     }
-    setenv("LIGHTNING_BENCH_OPTIONS", "hash_accelerator=0,verify_checksums=0,compression=lz4", 1);
+    setenv("LIGHTNING_BENCH_OPTIONS",
+           "hash_accelerator=0,verify_checksums=0,compression=lz4,checkpoint_bytes=0", 1);
     void *h = NULL;
     assert_int_equal(e->open(&cfg, &h, desc, sizeof desc), BENCH_OK);
     assert_non_null(strstr(desc, "hash_accelerator off"));
     assert_non_null(strstr(desc, "verify_checksums off"));
     assert_non_null(strstr(desc, "compression lz4"));
+    assert_non_null(strstr(desc, "checkpoint_bytes 0")); /* runs keyed apart in history */
     void *t = NULL;
     assert_int_equal(e->thread_init(h, &t), BENCH_OK);
     char v[300] = {0}, out[300];
@@ -679,6 +681,7 @@ static void test_lightning_env_options(void **state)
     h = NULL;
     assert_int_equal(e->open(&cfg, &h, desc, sizeof desc), BENCH_OK);
     assert_null(strstr(desc, "hash_accelerator"));
+    assert_null(strstr(desc, "checkpoint_bytes"));
     assert_int_equal(e->close(h), BENCH_OK);
     rm_tree(root);
 }
