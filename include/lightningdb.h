@@ -122,6 +122,12 @@ enum { LDB_COMPRESSION_NONE = 0, LDB_COMPRESSION_LZ4 = 1, LDB_COMPRESSION_ZSTD =
 void ldb_options_init(ldb_options *o);
 
 int ldb_open(const char *dir, const ldb_options *o, ldb **out);
+/* Closes the handle: LDB_BUSY (and nothing changes) while transactions or
+ * iterators are open. Once it has begun, a call another thread starts on
+ * the handle returns LDB_INVALID, and calls already inside it (reads,
+ * commits, syncs, checkpoints, compactions) are waited for before anything
+ * is freed. No call may start after ldb_close has returned: the handle's
+ * memory is gone (AddressSanitizer builds report such a use). */
 int ldb_close(ldb *db);
 
 const char *ldb_strerror(int rc);

@@ -28,6 +28,7 @@
 #include "engine/alloc.h"
 #include "engine/crc32c.h"
 #include "engine/db.h"
+#include "engine/durable.h"
 #include "engine/io.h"
 #include "engine/util.h"
 
@@ -148,6 +149,31 @@ static int seg_table(ldb *db, seg_ref **out, size_t *n)
     return rc;
 }
 
+/* The highest byte a checkpoint names in each segment at or after its
+ * replay start (usually one or two segments). */
+typedef struct extents {
+    dur_extent *x;
+    size_t n, cap;
+} extents;
+
+static int note_extent(extents *e, uint64_t id, uint64_t end)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (e->x[i].id == id) {
+            if (end > e->x[i].end) e->x[i].end = end;
+            return LDB_OK;
+        }
+    if (e->n == e->cap) {
+        size_t nc = e->cap ? e->cap * 2 : 4;
+        dur_extent *v = alloc_realloc(e->x, nc * sizeof *v);
+        if (!v) return LDB_NOMEM;
+        e->x = v;
+        e->cap = nc;
+    }
+    e->x[e->n++] = (dur_extent){id, end};
+    return LDB_OK;
+}
+
 static int write_manifest(ldb *db, const char *newest, const char *previous)
 {
     char text[512], path[4096], tmp[4096];
@@ -183,6 +209,7 @@ int ckpt_write(ldb *db)
     ck_writer w = {.fd = -1};
     seg_ref *segs = NULL;
     size_t nsegs = 0;
+    extents named = {0};
     epoch_slot *slot = NULL;
     char name[64], path[4096], tmp[4200];
     pthread_mutex_lock(&db->ckpt_mu);
@@ -210,24 +237,12 @@ int ckpt_write(ldb *db)
     }
     /* Everything the checkpoint points at must survive a power loss: the
      * commits up to S, and every byte before P (the cleaner's relocated
-     * copies, and segments NONE mode rotated without a sync). */
+     * copies, and segments NONE mode rotated without a sync). What it names
+     * at or after P (copies the cleaner makes during the walk) is synced
+     * once the walk has seen it, below. */
     rc = commit_wait_durable(db, S);
+    if (rc == LDB_OK) rc = dur_sync_log(db, pseg);
     if (rc) goto out;
-    for (size_t i = 0; i < nsegs && segs[i].id <= pseg; i++) {
-        pthread_mutex_lock(&db->commit_mu);
-        log_segment *ls = log_segment_by_id(&db->log, segs[i].id);
-        int dirty = ls && atomic_load(&ls->dirty);
-        uint64_t end = ls ? ls->end : 0;
-        pthread_mutex_unlock(&db->commit_mu);
-        /* ls stays valid: segments are freed through the epoch we pin. */
-        if (dirty) {
-            rc = log_sync_segment(ls, end);
-            if (rc) {
-                atomic_store(&db->failed, 1); /* as for any failed log sync */
-                goto out;
-            }
-        }
-    }
 
     snprintf(name, sizeof name, "ckpt-%020" PRIu64 ".ldbc", S);
     snprintf(path, sizeof path, "%s/%s", db->dir, name);
@@ -282,7 +297,9 @@ int ckpt_write(ldb *db)
                     break;
                 }
             }
-            rc = ck_add(&w, buf[i], v, (uint32_t)(v->rec - sr->base));
+            uint32_t off = (uint32_t)(v->rec - sr->base);
+            if (v->seg >= pseg) rc = note_extent(&named, v->seg, off + rec_size(buf[i]->klen, v->vlen));
+            if (!rc) rc = ck_add(&w, buf[i], v, off);
         }
         if (rc || !fence) break;
         from = fence->bytes;
@@ -290,6 +307,12 @@ int ckpt_write(ldb *db)
     }
     if (rc) goto out;
     rc = ck_flush_block(&w);
+    if (rc) goto out;
+    /* A checkpoint names only bytes below the durable watermark: the walk
+     * follows the index, which the cleaner may have pointed at copies it has
+     * not synced yet (it syncs them before deleting the originals, which
+     * may be after this checkpoint is installed). */
+    rc = dur_sync_extents(db, named.x, named.n);
     if (rc) goto out;
     uint8_t trailer[24];
     memcpy(trailer, CK_TRAILER_MAGIC, 8);
@@ -316,10 +339,22 @@ int ckpt_write(ldb *db)
         goto out;
     }
     int r = io_fsync(w.fd, tmp);
+    if (r == 0 && log_failed(&db->log)) {
+        /* A sync failed somewhere since ours succeeded, or ours hid it. */
+        util_set_error("checkpoint not installed: a log sync failed");
+        rc = LDB_IO;
+        goto out;
+    }
     if (r == 0) r = io_rename(tmp, path);
     if (r < 0) {
         util_set_error("installing checkpoint %s failed: %s", path, strerror(-r));
         rc = util_errno_to_rc(-r);
+        goto out;
+    }
+    if (log_failed(&db->log)) {
+        util_set_error("checkpoint not installed: a log sync failed");
+        io_unlink(path);
+        rc = LDB_IO;
         goto out;
     }
     rc = write_manifest(db, name, db->ckpt_names[0]);
@@ -327,7 +362,7 @@ int ckpt_write(ldb *db)
         /* The MANIFEST names it: keep the file and the names in step, but a
          * failed sync leaves durability unknown, so the database stops
          * accepting writes (reopen to carry on). */
-        atomic_store(&db->failed, 1);
+        log_fail(&db->log);
         rc = LDB_IO;
     } else if (rc) {
         io_unlink(path);
@@ -347,6 +382,7 @@ out:
     }
     alloc_free(w.buf);
     alloc_free(segs);
+    alloc_free(named.x);
     if (slot) {
         epoch_exit(slot);
         epoch_slot_release(slot);

@@ -13,6 +13,7 @@
 #include "engine/compress.h"
 #include "engine/crc32c.h"
 #include "engine/db.h"
+#include "engine/durable.h"
 #include "engine/util.h"
 
 /* Recompute the oldest live snapshot every this many commits: pruning with
@@ -385,7 +386,7 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
     }
 
     pthread_mutex_lock(&db->commit_mu);
-    if (atomic_load_explicit(&db->failed, memory_order_relaxed)) {
+    if (log_failed(&db->log)) {
         rc = LDB_IO;
         util_set_error("the database refuses writes after a failed sync; reopen it");
         goto out;
@@ -429,7 +430,7 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
     log_segment *seg;
     rc = log_reserve(&db->log, REC_FRAME_HDR + body, &dst, &seg);
     if (rc) {
-        if (rc == LDB_IO) atomic_store(&db->failed, 1);
+        if (rc == LDB_IO) log_fail(&db->log);
         commit_undo(db, ops, n);
         goto out;
     }
@@ -472,8 +473,9 @@ int commit_wait_durable(ldb *db, uint64_t seq)
 {
     int rc = LDB_OK;
     pthread_mutex_lock(&db->sync_mu);
+    db->sync_waiters++; /* ldb_close waits for this to reach 0 */
     while (db->durable < seq) {
-        if (atomic_load(&db->failed)) {
+        if (log_failed(&db->log)) {
             rc = LDB_IO;
             break;
         }
@@ -489,11 +491,19 @@ int commit_wait_durable(ldb *db, uint64_t seq)
         uint64_t target = atomic_load_explicit(&db->appended, memory_order_acquire);
         uint64_t end = seg ? seg->end : 0;
         pthread_mutex_unlock(&db->commit_mu);
-        int r = seg ? log_sync_segment(seg, end) : LDB_OK;
+        /* Sealed segments are synced at rotation, but those found at open
+         * may come from a NONE-mode run: once, before anything newer can
+         * be called durable (else a power cut could leave a gap). */
+        int r = LDB_OK;
+        if (atomic_load_explicit(&db->sealed_unsynced, memory_order_acquire)) {
+            r = dur_sync_log(db, seg ? seg->id - 1 : UINT64_MAX);
+            if (r == LDB_OK) atomic_store(&db->sealed_unsynced, 0);
+        }
+        if (r == LDB_OK && seg) r = log_sync_segment(&db->log, seg, end);
         pthread_mutex_lock(&db->sync_mu);
         db->syncing = 0;
         if (r) {
-            atomic_store(&db->failed, 1);
+            log_fail(&db->log);
             rc = r;
             pthread_cond_broadcast(&db->sync_cv);
             break;
@@ -507,6 +517,7 @@ int commit_wait_durable(ldb *db, uint64_t seq)
         if (target > c) atomic_store_explicit(&db->committed, target, memory_order_release);
         pthread_cond_broadcast(&db->sync_cv);
     }
+    db->sync_waiters--;
     pthread_mutex_unlock(&db->sync_mu);
     return rc;
 }
@@ -517,10 +528,7 @@ static void *syncer_main(void *arg)
     pthread_mutex_lock(&db->sync_mu);
     while (!db->stop) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)db->opt.sync_interval_ms * 1000000ull;
-        ts.tv_sec += (time_t)(ns / 1000000000ull);
-        ts.tv_nsec = (long)(ns % 1000000000ull);
+        util_deadline_ms(&ts, db->opt.sync_interval_ms); /* sync_cv is monotonic */
         /* sync_cv is also broadcast by every group-commit sync (ldb_sync,
          * checkpoints); only the deadline or a stop ends the interval, so
          * NORMAL syncs once per interval, not once per broadcast. */
@@ -528,7 +536,7 @@ static void *syncer_main(void *arg)
                pthread_cond_timedwait(&db->sync_cv, &db->sync_mu, &ts) != ETIMEDOUT) {}
         if (db->stop) break;
         uint64_t a = atomic_load_explicit(&db->appended, memory_order_acquire);
-        if (a > db->durable && !atomic_load(&db->failed)) {
+        if (a > db->durable && !log_failed(&db->log)) {
             pthread_mutex_unlock(&db->sync_mu);
             commit_wait_durable(db, a);
             pthread_mutex_lock(&db->sync_mu);

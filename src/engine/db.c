@@ -18,6 +18,7 @@
 #include "engine/gc.h"
 #include "engine/maint.h"
 #include "engine/crc32c.h"
+#include "engine/durable.h"
 #include "engine/io.h"
 #include "engine/util.h"
 
@@ -221,8 +222,25 @@ static void db_free(ldb *db)
     pthread_mutex_destroy(&db->gc_mu);
     pthread_mutex_destroy(&db->maint_mu);
     pthread_cond_destroy(&db->maint_cv);
-    db->magic = LDB_MAGIC_DEAD;
+    atomic_store(&db->magic, LDB_MAGIC_DEAD);
     alloc_free(db);
+}
+
+/* fsyncs the directory holding `dir` (-errno on failure). */
+static int db_sync_parent(const char *dir)
+{
+    size_t l = strlen(dir);
+    char *p = alloc_malloc(l + 2);
+    if (!p) return -ENOMEM;
+    memcpy(p, dir, l + 1);
+    while (l > 1 && p[l - 1] == '/') p[--l] = 0;
+    char *slash = strrchr(p, '/');
+    if (!slash) strcpy(p, ".");
+    else if (slash == p) p[1] = 0;
+    else *slash = 0;
+    int r = io_fsync_dir(p);
+    alloc_free(p);
+    return r;
 }
 
 int ldb_open(const char *dir, const ldb_options *o, ldb **out)
@@ -266,11 +284,12 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     db->opt = opt;
     pthread_mutex_init(&db->commit_mu, NULL);
     pthread_mutex_init(&db->sync_mu, NULL);
-    pthread_cond_init(&db->sync_cv, NULL);
+    int cv_rc = util_cond_init_monotonic(&db->sync_cv);
     pthread_mutex_init(&db->ckpt_mu, NULL);
     pthread_mutex_init(&db->gc_mu, NULL);
     pthread_mutex_init(&db->maint_mu, NULL);
-    pthread_cond_init(&db->maint_cv, NULL);
+    if (cv_rc == LDB_OK) cv_rc = util_cond_init_monotonic(&db->maint_cv);
+    if (cv_rc) { rc = cv_rc; goto fail; }
     db->dir = alloc_malloc(strlen(dir) + 1);
     if (!db->dir) { rc = LDB_NOMEM; goto fail; }
     strcpy(db->dir, dir);
@@ -283,6 +302,10 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
             goto fail;
         }
         int r = io_mkdir(dir);
+        /* The new directory's own entry lives in its parent: without this
+         * sync a power cut can take the whole database away, however
+         * durable its files are. */
+        if (r == 0) r = db_sync_parent(dir);
         if (r < 0) {
             util_set_error("cannot create %s: %s", dir, strerror(-r));
             rc = util_errno_to_rc(-r);
@@ -330,8 +353,9 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     if (rc) goto fail;
     db->recovery_ckpt_seq = cs.seq;
     atomic_store(&db->ckpt_log_bytes, 0);
+    if (!opt.read_only && db->log.nsegs > 1) atomic_store(&db->sealed_unsynced, 1);
     db->recovery_seconds = (double)(util_now_ns() - t0) / 1e9;
-    db->magic = LDB_MAGIC_DB;
+    atomic_store(&db->magic, LDB_MAGIC_DB);
     rc = reg_add(db);
     if (rc) goto fail;
     rc = commit_start_syncer(db);
@@ -348,19 +372,46 @@ fail:
     return rc;
 }
 
+/* Waits until no thread is inside a call that passed the handle check
+ * before ldb_close changed it: commits (the commit mutex), compactions and
+ * checkpoints (theirs), reads (their read sections) and durability waits. */
+static void db_drain_calls(ldb *db)
+{
+    pthread_mutex_lock(&db->commit_mu);
+    pthread_mutex_unlock(&db->commit_mu);
+    pthread_mutex_lock(&db->gc_mu);
+    pthread_mutex_unlock(&db->gc_mu);
+    pthread_mutex_lock(&db->ckpt_mu);
+    pthread_mutex_unlock(&db->ckpt_mu);
+    for (;;) {
+        epoch_report r;
+        epoch_report_get(&db->ep, &r);
+        if (r.active == 0) break;
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int ldb_close(ldb *db)
 {
-    if (!db_ok(db)) return LDB_INVALID;
+    if (!db) return LDB_INVALID;
+    uint32_t open_magic = LDB_MAGIC_DB;
+    /* From here every new call on the handle returns LDB_INVALID (and a
+     * second close too), while the memory is still valid. */
+    if (!atomic_compare_exchange_strong(&db->magic, &open_magic, LDB_MAGIC_CLOSING))
+        return LDB_INVALID;
     epoch_report r;
     epoch_report_get(&db->ep, &r);
     if (r.long_active) {
+        atomic_store(&db->magic, LDB_MAGIC_DB);
         util_set_error("%" PRIu64 " transactions or iterators are still open", r.long_active);
         return LDB_BUSY;
     }
     maint_stop(db);
     commit_stop_syncer(db);
+    db_drain_calls(db);
     int rc = LDB_OK;
-    int writable = !db->opt.read_only && !atomic_load(&db->failed);
+    int writable = !db->opt.read_only && !log_failed(&db->log);
     if (writable && db->opt.checkpoint_on_close) {
         /* A checkpoint makes the next open fast; small tails replay fast
          * anyway, so only when the log grew noticeably. */
@@ -372,6 +423,14 @@ int ldb_close(ldb *db)
         int sr = commit_wait_durable(db, atomic_load(&db->appended));
         if (!rc) rc = sr;
     }
+    pthread_mutex_lock(&db->sync_mu);
+    while (db->sync_waiters) { /* woken by the last sync; leaving now */
+        pthread_mutex_unlock(&db->sync_mu);
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&db->sync_mu);
+    }
+    pthread_mutex_unlock(&db->sync_mu);
     reg_remove(db);
     db_free(db);
     return rc;
@@ -517,8 +576,14 @@ int ldb_sync(ldb *db)
 {
     if (!db_ok(db)) return LDB_INVALID;
     if (db->opt.read_only) return LDB_OK;
-    if (atomic_load(&db->failed)) return LDB_IO;
-    return commit_wait_durable(db, atomic_load_explicit(&db->appended, memory_order_acquire));
+    if (log_failed(&db->log)) return LDB_IO;
+    /* Every commit so far, whatever the mode: in NONE mode sealed segments
+     * and new directory entries were left to the OS, so all of them (the
+     * watermark makes this cheap when they are synced already). */
+    uint64_t upto = atomic_load_explicit(&db->appended, memory_order_acquire);
+    int rc = dur_sync_log(db, UINT64_MAX);
+    if (rc == LDB_OK) atomic_store(&db->sealed_unsynced, 0);
+    return rc ? rc : commit_wait_durable(db, upto);
 }
 
 int ldb_get_stats(ldb *db, ldb_stats *s)
@@ -580,7 +645,7 @@ int ldb_checkpoint(ldb *db)
 {
     if (!db_ok(db)) return LDB_INVALID;
     if (db->opt.read_only) return LDB_READONLY;
-    if (atomic_load(&db->failed)) return LDB_IO;
+    if (log_failed(&db->log)) return LDB_IO;
     return ckpt_write(db);
 }
 
@@ -588,6 +653,6 @@ int ldb_compact(ldb *db)
 {
     if (!db_ok(db)) return LDB_INVALID;
     if (db->opt.read_only) return LDB_READONLY;
-    if (atomic_load(&db->failed)) return LDB_IO;
+    if (log_failed(&db->log)) return LDB_IO;
     return gc_compact(db);
 }

@@ -41,9 +41,11 @@
 #define LDB_MAGIC_ITER 0x4c444954u
 #define LDB_MAGIC_BATCH 0x4c444241u
 #define LDB_MAGIC_DEAD 0xdeadbeefu
+#define LDB_MAGIC_CLOSING 0x4c44435au
 
 struct ldb {
-    uint32_t magic;
+    _Atomic uint32_t magic;        /* LDB_MAGIC_DB while usable; CLOSING
+                                      from the start of ldb_close */
     uint64_t uid;                  /* unique per open, for thread caches */
     ldb_options opt;
     char *dir;
@@ -60,13 +62,17 @@ struct ldb {
     _Atomic uint64_t committed;    /* newest sequence readers may see */
     _Atomic uint64_t appended;     /* newest sequence written to the log */
     uint64_t last_seq;             /* newest sequence assigned (writer) */
-    _Atomic int failed;            /* a sync failed: writes refused */
+    /* A failed sync latches in the log (log_fail/log_failed): writes are
+     * refused, and nothing is deleted or installed, until a reopen. */
 
     /* group commit and the NORMAL-mode syncer */
     pthread_mutex_t sync_mu;
     pthread_cond_t sync_cv;
     uint64_t durable;              /* newest sequence known on disk */
+    _Atomic int sealed_unsynced;   /* segments found at open: not yet synced
+                                      by this process (commit_wait_durable) */
     int syncing;                   /* a leader is inside fdatasync */
+    int sync_waiters;              /* threads inside commit_wait_durable */
     int stop;
     int syncer_running;
     pthread_t syncer;
@@ -236,7 +242,7 @@ int db_check_key(const void *k, size_t klen);
 int db_check_value(const void *v, size_t vlen);
 static inline int db_ok(const ldb *db)
 {
-    return db && db->magic == LDB_MAGIC_DB;
+    return db && atomic_load_explicit(&db->magic, memory_order_relaxed) == LDB_MAGIC_DB;
 }
 
 #endif /* LDB_DB_H */

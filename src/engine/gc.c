@@ -74,7 +74,7 @@ static int gc_flush(gc_run *g)
     int rc = LDB_OK;
     uint64_t t0 = util_now_ns();
     pthread_mutex_lock(&db->commit_mu);
-    if (atomic_load(&db->failed)) {
+    if (log_failed(&db->log)) {
         rc = LDB_IO;
         goto unlock;
     }
@@ -116,7 +116,7 @@ static int gc_flush(gc_run *g)
     log_segment *seg;
     rc = log_reserve(&db->log, total, &dst, &seg);
     if (rc) {
-        if (rc == LDB_IO) atomic_store(&db->failed, 1);
+        if (rc == LDB_IO) log_fail(&db->log);
         goto unlock;
     }
     uint64_t maxseq = 0;
@@ -240,23 +240,25 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
         uint64_t send = s ? s->end : 0;
         pthread_mutex_unlock(&db->commit_mu);
         if (s) {
-            rc = log_sync_segment(s, send);
-            if (rc) {
-                /* The page cache may have dropped what failed: nothing
-                 * appended since can be trusted to be on disk. */
-                atomic_store(&db->failed, 1);
-                goto out;
-            }
+            rc = log_sync_segment(&db->log, s, send); /* latches on failure */
+            if (rc) goto out;
         }
     }
     pthread_mutex_lock(&db->commit_mu);
-    rc = log_detach_segment(&db->log, victim);
+    /* The copies' sync succeeded, but a failure latched by anyone else may
+     * mean it succeeded only because the error went to them (log.h). */
+    rc = log_failed(&db->log) ? LDB_IO : log_detach_segment(&db->log, victim);
     pthread_mutex_unlock(&db->commit_mu);
     if (rc) goto out;
     /* Unlink now (the mapping outlives the name), so no older file can
      * outlive a tombstone dropped from a later one. */
     int r = io_unlink(victim->path);
-    if (r == 0) r = io_fsync_dir(db->dir);
+    if (r == 0) {
+        r = io_fsync_dir(db->dir);
+        /* The file is gone from the index's point of view; if the directory
+         * sync failed, what the directory holds is unknown: latch. */
+        if (r < 0) log_fail(&db->log);
+    }
     pthread_mutex_lock(&db->commit_mu);
     if (epoch_retire(&db->ep, victim, log_segment_free, NULL) != LDB_OK) {
         /* Keep it mapped forever rather than unmap under a reader. */

@@ -205,6 +205,30 @@ int io_file_size(int fd, uint64_t *size)
     return 0;
 }
 
+int io_next_data(int fd, uint64_t off, uint64_t *lo, uint64_t *hi)
+{
+    off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+    if (d < 0) {
+        if (errno == ENXIO) return -ENXIO;
+        uint64_t size;
+        int r = io_file_size(fd, &size);
+        if (r < 0) return r;
+        *lo = off;
+        *hi = size;
+        return 0;
+    }
+    off_t h = lseek(fd, d, SEEK_HOLE);
+    if (h < 0) {
+        uint64_t size;
+        int r = io_file_size(fd, &size);
+        if (r < 0) return r;
+        h = (off_t)size;
+    }
+    *lo = (uint64_t)d;
+    *hi = (uint64_t)h;
+    return 0;
+}
+
 int io_mmap(int fd, size_t len, int writable, void **out)
 {
     int f = io_fault(IO_OP_MMAP, NULL);

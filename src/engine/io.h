@@ -61,6 +61,10 @@ int io_ftruncate(int fd, uint64_t len);
  * filesystem has no fallocate. */
 int io_fallocate(int fd, uint64_t len);
 int io_file_size(int fd, uint64_t *size);
+/* The first data region at or after off: [*lo, *hi) (SEEK_DATA, then
+ * SEEK_HOLE). -ENXIO when only holes follow; where the file system cannot
+ * tell, the rest of the file is one data region. */
+int io_next_data(int fd, uint64_t off, uint64_t *lo, uint64_t *hi);
 /* Maps [0, len) shared; *out receives the address. */
 int io_mmap(int fd, size_t len, int writable, void **out);
 int io_munmap(void *addr, size_t len);

@@ -32,6 +32,7 @@ static log_segment *seg_alloc(const char *dir, uint64_t id)
     if (!s) return NULL;
     s->id = id;
     s->fd = -1;
+    pthread_mutex_init(&s->sync_mu, NULL);
     snprintf(s->path, need, "%s/%010" PRIu64 ".log", dir, id);
     return s;
 }
@@ -41,6 +42,7 @@ static void seg_close(log_segment *s)
     if (!s) return;
     if (s->base) io_munmap(s->base, s->size);
     if (s->fd >= 0) io_close(s->fd);
+    pthread_mutex_destroy(&s->sync_mu);
     alloc_free(s);
 }
 
@@ -154,9 +156,14 @@ static int seg_create(ldb_log *log, uint64_t id, uint64_t size, log_segment **ou
         rc = io_fdatasync(fd, s->path, REC_SEG_HDR);
         if (rc == 0) rc = io_fsync_dir(log->dir);
         if (rc < 0) {
+            util_set_error("syncing new segment %s failed: %s", s->path, strerror(-rc));
+            log_fail(log); /* what the directory holds is unknown now */
             rc = util_errno_to_rc(-rc);
             goto fail;
         }
+        atomic_store_explicit(&s->synced, REC_SEG_HDR, memory_order_release);
+    } else {
+        atomic_store_explicit(&log->dir_unsynced, 1, memory_order_release);
     }
     *out = s;
     return LDB_OK;
@@ -236,10 +243,9 @@ fail:
     return rc;
 }
 
-/* Highest offset + 1 of a non-zero byte in [from, s->size), or `from`. */
-static uint64_t seg_dirty_end(const log_segment *s, uint64_t from)
+/* Highest offset + 1 of a non-zero byte in [from, end), or `from`. */
+static uint64_t seg_scan_back(const log_segment *s, uint64_t from, uint64_t end)
 {
-    uint64_t end = s->size;
     static const uint8_t zero[4096];
     while (end > from) {
         uint64_t start = end - 4096 > from && end >= 4096 ? end - 4096 : from;
@@ -250,6 +256,26 @@ static uint64_t seg_dirty_end(const log_segment *s, uint64_t from)
         end = start;
     }
     return from;
+}
+
+/* Highest offset + 1 of a non-zero byte in [from, s->size), or `from`.
+ * Only the file's data regions are read: the preallocated, never written
+ * rest of a segment is a hole to SEEK_DATA (unwritten extents without
+ * cached pages), so cutting at open reads what was written rather than
+ * faulting in up to a whole segment of zeros. Where the file system cannot
+ * tell, everything counts as data and all of it is scanned. */
+static uint64_t seg_dirty_end(const log_segment *s, uint64_t from)
+{
+    uint64_t best = from, pos = from;
+    while (pos < s->size) {
+        uint64_t lo, hi;
+        if (io_next_data(s->fd, pos, &lo, &hi) != 0 || lo >= s->size) break;
+        if (hi > s->size) hi = s->size;
+        uint64_t e = seg_scan_back(s, lo, hi);
+        if (e > lo) best = e;
+        pos = hi;
+    }
+    return best;
 }
 
 /* 1 when a valid frame starts anywhere after `off` in the segment. */
@@ -277,7 +303,9 @@ static int seg_cut(ldb_log *log, log_segment *s, uint64_t off)
     if (log->read_only || dirty == off) return LDB_OK;
     memset(s->base + off, 0, dirty - off);
     int rc = io_fdatasync(s->fd, s->path, off);
-    return rc < 0 ? util_errno_to_rc(-rc) : LDB_OK;
+    if (rc < 0) return util_errno_to_rc(-rc);
+    atomic_store_explicit(&s->synced, off, memory_order_release);
+    return LDB_OK;
 }
 
 /* Salvage: segments after index i are renamed *.damaged and dropped. */
@@ -372,7 +400,20 @@ int log_replay(ldb_log *log, uint64_t start_seg, uint64_t start_off, log_frame_f
         for (;;) {
             rec_frame f;
             rec_status st = rec_frame_check(s->base + off, s->size - off, &f, why, sizeof why);
-            if (st == REC_END) break;
+            if (st == REC_END) {
+                /* The written part ends here. In the newest segment, bytes
+                 * after a run of zeros (a page that never reached the disk
+                 * while later ones did) are frames recovery just discarded:
+                 * left in place, the next appends would land in front of
+                 * them, and a later replay would walk from the new frames
+                 * into the old ones and apply them. So the end of what was
+                 * accepted is always made the end of the file's contents. */
+                if (last && !log->read_only) {
+                    rc = seg_cut(log, s, off);
+                    if (rc) return rc;
+                }
+                break;
+            }
             if (st == REC_BAD) {
                 uint64_t at = 0;
                 int later = seg_has_frame_after(s, off, &at);
@@ -509,7 +550,7 @@ static int log_rotate(ldb_log *log, size_t need)
          * `dirty` before its fdatasync returns, so a clean flag does not
          * prove the bytes are on disk yet (one fdatasync per segment is
          * cheap next to the segment's writes). */
-        rc = log_sync_segment(old, old->end);
+        rc = log_sync_segment(log, old, old->end);
         if (rc) return LDB_IO;
     }
     rc = seg_create(log, old->id + 1, size, &s);
@@ -553,22 +594,57 @@ int log_reserve(ldb_log *log, size_t size, uint8_t **dst, log_segment **seg)
 void log_advance(ldb_log *log, size_t size)
 {
     log->active->end += size;
-    if (!atomic_load_explicit(&log->active->dirty, memory_order_relaxed))
-        atomic_store_explicit(&log->active->dirty, 1, memory_order_relaxed);
     /* Single writer: a plain add published atomically, no locked RMW. */
     atomic_store_explicit(&log->file_bytes,
                           atomic_load_explicit(&log->file_bytes, memory_order_relaxed) + size,
                           memory_order_relaxed);
 }
 
-int log_sync_segment(log_segment *s, uint64_t end)
+void log_fail(ldb_log *log)
 {
-    /* Cleared before the sync: an append racing with it sets it again. */
-    atomic_store_explicit(&s->dirty, 0, memory_order_relaxed);
-    int rc = io_fdatasync(s->fd, s->path, end);
-    if (rc < 0) {
-        atomic_store_explicit(&s->dirty, 1, memory_order_relaxed);
-        util_set_error("fdatasync of %s failed: %s", s->path, strerror(-rc));
+    atomic_store_explicit(&log->failed, 1, memory_order_release);
+}
+
+static int log_latched_error(void)
+{
+    util_set_error("an earlier sync failed, so the log's durability is unknown (reopen the "
+                   "database)");
+    return LDB_IO;
+}
+
+int log_sync_segment(ldb_log *log, log_segment *s, uint64_t end)
+{
+    if (log_failed(log)) return log_latched_error();
+    if (atomic_load_explicit(&s->synced, memory_order_acquire) >= end) return LDB_OK;
+    int rc = LDB_OK;
+    pthread_mutex_lock(&s->sync_mu);
+    if (log_failed(log)) {
+        rc = log_latched_error();
+    } else if (atomic_load_explicit(&s->synced, memory_order_relaxed) < end) {
+        int r = io_fdatasync(s->fd, s->path, end);
+        if (r < 0) {
+            log_fail(log); /* before sync_mu is released: see the header */
+            util_set_error("fdatasync of %s failed: %s", s->path, strerror(-r));
+            rc = LDB_IO;
+        } else if (log_failed(log)) {
+            rc = log_latched_error(); /* this success may hide that failure */
+        } else {
+            atomic_store_explicit(&s->synced, end, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&s->sync_mu);
+    return rc;
+}
+
+int log_sync_dir(ldb_log *log)
+{
+    if (!atomic_load_explicit(&log->dir_unsynced, memory_order_acquire)) return LDB_OK;
+    atomic_store_explicit(&log->dir_unsynced, 0, memory_order_relaxed);
+    int r = io_fsync_dir(log->dir);
+    if (r < 0) {
+        log_fail(log);
+        atomic_store_explicit(&log->dir_unsynced, 1, memory_order_relaxed);
+        util_set_error("fsync of directory %s failed: %s", log->dir, strerror(-r));
         return LDB_IO;
     }
     return LDB_OK;

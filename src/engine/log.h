@@ -24,9 +24,25 @@
  * (or at close), so a pointer obtained inside a read section stays valid for
  * the section.
  *
- * Durability: log_sync_segment() on the active segment; every older
- * segment was synced when it was closed for writing, so after it returns,
- * every frame appended before the call is on disk.
+ * Durability: each segment keeps a durable watermark, `synced`: bytes
+ * [0, synced) are known on disk because an fdatasync that covered them
+ * *returned* success (a flag cleared before the sync, as this file once had,
+ * says nothing while the sync is in flight). Anything that names log bytes
+ * in a file that must survive a power cut (a checkpoint) names only bytes
+ * below the watermark. In NORMAL and FULL mode every older segment was
+ * synced when it was closed for writing, so syncing the active segment
+ * makes every frame appended before the call durable; in NONE mode sealed
+ * segments and new directory entries wait for log_sync_all().
+ *
+ * The failure latch: the first failed sync of any log file sets
+ * `failed`, and it never clears while the log is open. Linux reports a
+ * writeback error once per open file, so a later fdatasync of the same file
+ * can return 0 although the pages it was meant to write were dropped: a
+ * success is therefore trusted only if no failure was latched before it, and
+ * each segment's syncs are serialised (sync_mu) so a failing sync always
+ * latches before a later one of the same file can look. Whoever deletes,
+ * renames or installs anything on the strength of a sync checks the latch
+ * first (log_failed).
  *
  * Recovery: log_replay() validates every frame in order and hands each good
  * one to a callback. Damage at the end of the newest segment (a torn write)
@@ -37,6 +53,7 @@
 #ifndef LDB_LOG_H
 #define LDB_LOG_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +69,9 @@ typedef struct log_segment {
     uint64_t end;             /* bytes in use (frames end here) */
     int writable;             /* mapped for writing */
     _Atomic uint64_t live;    /* bytes of records the index points to */
-    _Atomic int dirty;        /* written since its last fdatasync */
+    _Atomic uint64_t synced;  /* durable watermark: [0, synced) is on disk
+                                 (0 after open: nothing is assumed) */
+    pthread_mutex_t sync_mu;  /* one fdatasync of this file at a time */
     char path[];
 } log_segment;
 
@@ -73,6 +92,9 @@ typedef struct ldb_log {
     uint64_t prefault_asked;  /* the helper was asked for active up to here */
     log_prefault prefault;
     _Atomic uint64_t file_bytes;   /* sum of segment `end`s */
+    _Atomic int failed;       /* the failure latch (see above) */
+    _Atomic int dir_unsynced; /* NONE mode created a segment whose directory
+                                 entry no fsync has covered yet */
     uint64_t truncated_bytes; /* torn tail cut off at open */
 } ldb_log;
 
@@ -92,9 +114,24 @@ int log_replay(ldb_log *log, uint64_t start_seg, uint64_t start_off, log_frame_f
  * log_advance(). */
 int log_reserve(ldb_log *log, size_t size, uint8_t **dst, log_segment **seg);
 void log_advance(ldb_log *log, size_t size);
-/* fdatasync of one segment; `end` is its end as captured under the commit
- * mutex (everything before it is durable on success). */
-int log_sync_segment(log_segment *s, uint64_t end);
+/* Makes [0, end) of segment s durable (end as captured under the commit
+ * mutex): returns at once when the watermark already covers it, else
+ * fdatasyncs and raises the watermark. LDB_IO, with the latch set, when
+ * this or any earlier sync failed. Any thread; s must stay alive (the
+ * caller holds the commit mutex, the gc mutex or an epoch section). */
+int log_sync_segment(ldb_log *log, log_segment *s, uint64_t end);
+/* Latches a durability failure (a failed sync of any file the log's
+ * promises rest on, e.g. the directory after an unlink). */
+void log_fail(ldb_log *log);
+/* 1 once a sync failed: nothing may be deleted, renamed or installed on the
+ * strength of a later sync, and no write is accepted. */
+static inline int log_failed(ldb_log *log)
+{
+    return atomic_load_explicit(&log->failed, memory_order_acquire);
+}
+/* fsyncs the directory if a segment was created in it without that (NONE
+ * mode); LDB_IO with the latch set on failure. */
+int log_sync_dir(ldb_log *log);
 log_segment *log_segment_by_id(ldb_log *log, uint64_t id);
 /* Unmaps and closes everything. */
 void log_close(ldb_log *log);

@@ -8,6 +8,7 @@
 #include "engine/checkpoint.h"
 #include "engine/db.h"
 #include "engine/gc.h"
+#include "engine/util.h"
 
 #define MAINT_TICK_MS 20
 
@@ -18,16 +19,11 @@ static void *maint_main(void *arg)
     pthread_mutex_lock(&db->maint_mu);
     while (!db->maint_stop) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += MAINT_TICK_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        util_deadline_ms(&ts, MAINT_TICK_MS); /* maint_cv is monotonic */
         pthread_cond_timedwait(&db->maint_cv, &db->maint_mu, &ts);
         if (db->maint_stop) break;
         pthread_mutex_unlock(&db->maint_mu);
-        if (!atomic_load(&db->failed)) {
+        if (!log_failed(&db->log)) {
             uint64_t written = db_log_bytes(db);
             if (ckpt_backoff > 0) {
                 ckpt_backoff--;

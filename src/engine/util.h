@@ -8,6 +8,7 @@
 #ifndef LDB_UTIL_H
 #define LDB_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -32,6 +33,14 @@ static inline uint64_t util_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+/* Condition variables whose timed waits run on CLOCK_MONOTONIC: a step of
+ * the wall clock (NTP, an administrator, a VM resumed) must neither stop a
+ * periodic thread for the length of the step nor make it spin. Deadlines
+ * for them come from util_deadline_ms. */
+int util_cond_init_monotonic(pthread_cond_t *cv);
+/* The CLOCK_MONOTONIC instant ms milliseconds from now. */
+void util_deadline_ms(struct timespec *ts, uint64_t ms);
 
 /* Memory fences. ThreadSanitizer does not model atomic_thread_fence (gcc
  * refuses it under -fsanitize=thread), so sanitizer builds substitute a

@@ -1,0 +1,37 @@
+/*
+ * engine/durable.h — making what the log holds durable beyond the active
+ * segment: the sealed segments and directory entries that NONE mode leaves
+ * to the OS, and the relocated copies a checkpoint is about to name.
+ *
+ * What it owns: nothing; it drives log_sync_segment (log.h), whose durable
+ * watermark and failure latch are the state. Group commit and the NORMAL
+ * syncer (commit_wait_durable, commit.c) sync only the active segment,
+ * which is enough while every sealed segment was synced at rotation.
+ *
+ * Invariant it provides: after dur_sync_log(db, id) returns LDB_OK, every
+ * byte appended before the call to a segment numbered <= id is on disk,
+ * and so is every segment file's directory entry.
+ *
+ * Who may call: any thread outside the commit mutex (it takes it briefly);
+ * segments are pinned with an epoch section of its own, so the cleaner may
+ * run meanwhile.
+ */
+#ifndef LDB_DURABLE_H
+#define LDB_DURABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ldb;
+
+int dur_sync_log(struct ldb *db, uint64_t upto_id);
+
+/* One segment's extent a caller needs durable (a checkpoint's named bytes). */
+typedef struct dur_extent {
+    uint64_t id, end;
+} dur_extent;
+/* Makes each [0, end) of segment id durable (a segment the cleaner has
+ * removed since is skipped: nothing can name it after a reopen). */
+int dur_sync_extents(struct ldb *db, const dur_extent *x, size_t n);
+
+#endif /* LDB_DURABLE_H */

@@ -1,0 +1,699 @@
+/*
+ * test_durability.c — durability races forced through the I/O fault hook
+ * and judged by a power-cut model, in one process.
+ *
+ * The model (pc_*): the engine's durability observer reports, after every
+ * successful sync, which file and how many leading bytes are on disk; an
+ * injected failed sync of a file marks what it held beyond its durable
+ * prefix as lost for good (Linux may drop pages whose writeback failed, and
+ * reports the error to one caller only, so a later successful fdatasync of
+ * the same file does not bring them back). pc_image() copies the database
+ * directory as a disk could hold it after a power cut at that instant: each
+ * segment keeps its durable prefix minus lost ranges, zeros elsewhere; a
+ * segment no sync ever covered, or whose directory entry no directory sync
+ * covered, vanishes; *.tmp files vanish.
+ *
+ * Each test forces one interleaving that review found (issue 13), and each
+ * fails on the code before its fix:
+ *  - a checkpoint naming the cleaner's relocated copies before they were
+ *    synced (power cut right after the MANIFEST install);
+ *  - a run of zeros inside the newest segment followed by older frames;
+ *  - a sync failure reported to another thread while the cleaner syncs its
+ *    copies (the cleaner then deleted the originals), and while a
+ *    checkpoint is being written (it was installed anyway);
+ *  - ldb_sync in NONE mode leaving sealed segments and directory entries to
+ *    the OS;
+ *  - a new database directory whose entry in its parent was never synced;
+ *  - ldb_close while another thread is inside ldb_get.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/alloc.h"
+#include "engine/io.h"
+#include "lightningdb.h"
+#include "testutil.h"
+
+/* ---- the power-cut model ------------------------------------------------ */
+
+#define PC_FILES 512
+
+typedef struct pc_file {
+    char name[64];
+    uint64_t durable;          /* longest durable prefix reported */
+    int reported;
+    long first_report;         /* event index of its first report */
+    uint64_t lost_lo, lost_hi; /* lost by a failed sync: [lo, hi) */
+} pc_file;
+
+static struct {
+    pthread_mutex_t mu;
+    char dir[4096];
+    pc_file f[PC_FILES];
+    int nf;
+    long events, last_dir_sync;
+    char synced_dirs[8][4096]; /* other directories reported synced */
+    int nsynced_dirs;
+} pc = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static const char *base_name(const char *p)
+{
+    const char *b = strrchr(p, '/');
+    return b ? b + 1 : p;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t l = strlen(s), m = strlen(suffix);
+    return l >= m && strcmp(s + l - m, suffix) == 0;
+}
+
+static pc_file *pc_file_of(const char *name)
+{
+    for (int i = 0; i < pc.nf; i++)
+        if (strcmp(pc.f[i].name, name) == 0) return &pc.f[i];
+    if (pc.nf == PC_FILES) return NULL;
+    pc_file *f = &pc.f[pc.nf++];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    return f;
+}
+
+static void pc_on_durable(const char *path, uint64_t len, void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&pc.mu);
+    long ev = pc.events++;
+    if (strcmp(path, pc.dir) == 0) {
+        pc.last_dir_sync = ev;
+    } else if (len == 0 && !ends_with(path, ".log")) {
+        if (pc.nsynced_dirs < 8) snprintf(pc.synced_dirs[pc.nsynced_dirs++], 4096, "%s", path);
+    } else {
+        pc_file *f = pc_file_of(base_name(path));
+        if (f) {
+            if (!f->reported) f->first_report = ev;
+            f->reported = 1;
+            if (len > f->durable) f->durable = len;
+        }
+    }
+    pthread_mutex_unlock(&pc.mu);
+}
+
+/* Starts the model on dir: what its segments hold now counts as durable
+ * (the tests below start from a database every byte of which was synced),
+ * with their directory entries. */
+static void pc_start(const char *dir, int existing_durable)
+{
+    pthread_mutex_lock(&pc.mu);
+    snprintf(pc.dir, sizeof pc.dir, "%s", dir);
+    pc.nf = 0;
+    pc.events = 1;
+    pc.last_dir_sync = existing_durable ? 0 : -1;
+    pc.nsynced_dirs = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (existing_durable && d && (de = readdir(d)) != NULL) {
+        if (!ends_with(de->d_name, ".log")) continue;
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        pc_file *f = pc_file_of(de->d_name);
+        f->durable = tu_nonzero_end(p);
+        f->reported = 1;
+    }
+    if (d) closedir(d);
+    pthread_mutex_unlock(&pc.mu);
+    io_set_durable_hook(pc_on_durable, NULL);
+}
+
+/* An injected failed sync of path: what it holds beyond its durable prefix
+ * is gone. */
+static void pc_lost(const char *path)
+{
+    uint64_t end = tu_nonzero_end(path);
+    pthread_mutex_lock(&pc.mu);
+    pc_file *f = pc_file_of(base_name(path));
+    if (f && !f->lost_hi) {
+        f->lost_lo = f->durable;
+        f->lost_hi = end;
+    }
+    pthread_mutex_unlock(&pc.mu);
+}
+
+/* Writes into `to` (fresh) what the disk could hold after a power cut now. */
+static void pc_image(const char *to)
+{
+    assert_int_equal(tu_copy_dir(pc.dir, to), 0);
+    pthread_mutex_lock(&pc.mu);
+    DIR *d = opendir(to);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", to, de->d_name);
+        if (ends_with(de->d_name, ".tmp")) {
+            unlink(p);
+            continue;
+        }
+        if (!ends_with(de->d_name, ".log")) continue;
+        pc_file *f = pc_file_of(de->d_name);
+        if (!f || !f->reported || f->first_report > pc.last_dir_sync) {
+            unlink(p); /* contents or directory entry never synced */
+            continue;
+        }
+        if (f->lost_hi > f->lost_lo) assert_int_equal(tu_zero_range(p, f->lost_lo, f->lost_hi), 0);
+        assert_int_equal(tu_zero_from(p, f->durable), 0);
+    }
+    closedir(d);
+    pthread_mutex_unlock(&pc.mu);
+}
+
+static void pc_stop(void)
+{
+    io_set_durable_hook(NULL, NULL);
+    io_set_fault_hook(NULL, NULL);
+}
+
+/* ---- workload and checks ---------------------------------------------- */
+
+#define NKEYS 3000
+#define VLEN 100
+
+static size_t key_of(unsigned i, char *k) { return (size_t)snprintf(k, 16, "k%05u", i); }
+
+static void val_of(unsigned i, unsigned gen, uint8_t *v)
+{
+    tu_rng r = {i * 0x9e3779b97f4a7c15ull + gen * 7919u + 1};
+    for (unsigned b = 0; b < VLEN; b++) v[b] = (uint8_t)tu_rand(&r);
+}
+
+static unsigned gen_of(unsigned i) { return i < 600 && i % 5 < 2 ? 1u : 0u; }
+
+static void fill_opts(ldb_options *o, ldb_sync_mode mode, uint64_t seg)
+{
+    ldb_options_init(o);
+    o->sync_mode = mode;
+    o->segment_size = seg;
+    o->cleaner = 0;
+    o->checkpoint_bytes = 0;
+    o->checkpoint_on_close = 0;
+    o->sync_interval_ms = 5;
+}
+
+/* NKEYS keys, then 40% of the first 600 overwritten: the first segment is
+ * ~70% live and the only one ldb_compact cleans (so nothing else runs once
+ * a test has taken its power-cut image). Then small fillers until the log
+ * rotates, so the copies fit in the fresh active segment (no rotation sync
+ * comes before the copies' sync). */
+static void load(ldb *db)
+{
+    char k[16];
+    uint8_t v[VLEN];
+    for (unsigned i = 0; i < NKEYS; i++) {
+        val_of(i, 0, v);
+        assert_int_equal(ldb_put(db, k, key_of(i, k), v, VLEN), LDB_OK);
+    }
+    for (unsigned i = 0; i < NKEYS; i++) {
+        if (!gen_of(i)) continue;
+        val_of(i, 1, v);
+        assert_int_equal(ldb_put(db, k, key_of(i, k), v, VLEN), LDB_OK);
+    }
+    ldb_stats st;
+    assert_int_equal(ldb_get_stats(db, &st), LDB_OK);
+    uint64_t segs = st.segments;
+    for (unsigned j = 0; st.segments == segs; j++) {
+        char fk[16];
+        int n = snprintf(fk, sizeof fk, "f%05u", j);
+        assert_int_equal(ldb_put(db, fk, (size_t)n, "x", 1), LDB_OK);
+        assert_int_equal(ldb_get_stats(db, &st), LDB_OK);
+    }
+}
+
+/* Opens dir as recovery would and checks every loaded key's value. */
+static void check_keys(const char *dir, const char *ctx)
+{
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_NORMAL, 128u << 10);
+    ldb *db;
+    int rc = ldb_open(dir, &o, &db);
+    if (rc) fail_msg("%s: reopen failed: %s (%s)", ctx, ldb_strerror(rc), ldb_last_error());
+    char k[16];
+    uint8_t v[VLEN], want[VLEN];
+    unsigned bad = 0, first = NKEYS;
+    int first_rc = 0;
+    for (unsigned i = 0; i < NKEYS; i++) {
+        size_t vl = 0;
+        rc = ldb_get(db, k, key_of(i, k), v, sizeof v, &vl);
+        val_of(i, gen_of(i), want);
+        if (rc != LDB_OK || vl != VLEN || memcmp(v, want, VLEN) != 0) {
+            if (!bad++) {
+                first = i;
+                first_rc = rc;
+            }
+        }
+    }
+    assert_int_equal(ldb_close(db), LDB_OK);
+    if (bad)
+        fail_msg("%s: %u of %u acknowledged keys lost or wrong after the power cut (first k%05u: %s)",
+                 ctx, bad, NKEYS, first, ldb_strerror(first_rc));
+}
+
+/* ---- a small rendezvous between the hook and the test's threads ------- */
+
+static pthread_mutex_t rv_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rv_cv = PTHREAD_COND_INITIALIZER;
+
+static void rv_set(int *flag)
+{
+    pthread_mutex_lock(&rv_mu);
+    *flag = 1;
+    pthread_cond_broadcast(&rv_cv);
+    pthread_mutex_unlock(&rv_mu);
+}
+
+/* Waits up to ms for *flag; returns it. */
+static int rv_wait(int *flag, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&rv_mu);
+    while (!*flag && pthread_cond_timedwait(&rv_cv, &rv_mu, &ts) == 0) {}
+    int v = *flag;
+    pthread_mutex_unlock(&rv_mu);
+    return v;
+}
+
+/* ---- 1. a checkpoint racing the cleaner ------------------------------- */
+
+static struct {
+    ldb *db;
+    pthread_t main_thread, worker;
+    int go, relocated, image_taken, manifest_renamed, fired, worker_blocked;
+    int worker_rc;
+    char image[4200];
+} race;
+
+static void *compactor_main(void *arg)
+{
+    (void)arg;
+    rv_wait(&race.go, 10000);
+    race.worker_rc = ldb_compact(race.db);
+    return NULL;
+}
+
+/* The checkpoint (main thread) pauses after its own syncs, before its index
+ * walk, until the cleaner has relocated records and is about to sync the
+ * copies; the cleaner holds that sync until the power cut is taken right
+ * after the MANIFEST install (or half a second, if the checkpoint has to
+ * wait for the same sync: then the copies are durable first). */
+static int ckpt_race_hook(io_op op, const char *path, void *arg)
+{
+    (void)arg;
+    int is_main = pthread_equal(pthread_self(), race.main_thread);
+    if (op == IO_OP_OPEN && is_main && path && ends_with(path, ".ldbc.tmp") && !race.fired) {
+        race.fired = 1;
+        rv_set(&race.go);
+        assert_true(rv_wait(&race.relocated, 10000));
+    } else if (op == IO_OP_SYNC && !is_main && path && ends_with(path, ".log") &&
+               pthread_equal(pthread_self(), race.worker) && !race.worker_blocked) {
+        race.worker_blocked = 1;
+        rv_set(&race.relocated);
+        rv_wait(&race.image_taken, 500);
+    } else if (op == IO_OP_RENAME && is_main && path && ends_with(path, "/MANIFEST")) {
+        race.manifest_renamed = 1;
+    } else if (op == IO_OP_SYNC && is_main && race.manifest_renamed && !race.image_taken &&
+               path && strcmp(path, pc.dir) == 0) {
+        pc_image(race.image); /* the cut: right after the MANIFEST is in place */
+        rv_set(&race.image_taken);
+    }
+    return 0;
+}
+
+static void test_checkpoint_names_only_durable_copies(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir_fast("dur-ckpt");
+    assert_non_null(dir);
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_FULL, 128u << 10);
+    memset(&race, 0, sizeof race);
+    assert_int_equal(ldb_open(dir, &o, &race.db), LDB_OK);
+    load(race.db);
+    snprintf(race.image, sizeof race.image, "%s.cut", dir);
+    pc_start(dir, 1);
+    race.main_thread = pthread_self();
+    assert_int_equal(pthread_create(&race.worker, NULL, compactor_main, NULL), 0);
+    io_set_fault_hook(ckpt_race_hook, NULL);
+    int rc = ldb_checkpoint(race.db);
+    pthread_join(race.worker, NULL);
+    pc_stop();
+    assert_int_equal(rc, LDB_OK);
+    assert_int_equal(race.worker_rc, LDB_OK);
+    assert_true(race.worker_blocked && race.image_taken);
+    assert_int_equal(ldb_close(race.db), LDB_OK);
+    check_keys(race.image, "checkpoint racing the cleaner, FULL");
+    tu_rmdir(race.image);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+/* ---- 2. zeros inside the newest segment ------------------------------- */
+
+static void put_k(const char *dir, const char *val, size_t len)
+{
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_FULL, 1u << 20);
+    ldb *db;
+    assert_int_equal(ldb_open(dir, &o, &db), LDB_OK);
+    assert_int_equal(ldb_put(db, "k", 1, val, len), LDB_OK);
+    assert_int_equal(ldb_close(db), LDB_OK);
+}
+
+static int get_k(const char *dir, char *out, size_t cap, size_t *len)
+{
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_FULL, 1u << 20);
+    ldb *db;
+    int rc = ldb_open(dir, &o, &db);
+    if (rc) return rc;
+    rc = ldb_get(db, "k", 1, out, cap, len);
+    assert_int_equal(ldb_close(db), LDB_OK);
+    return rc;
+}
+
+/* Ten versions of k, one frame each; the sixth frame's bytes are zeroed (a
+ * page that never reached the disk while later ones did). Recovery stops
+ * there, so k reads as version 5; a durable put of k must then survive the
+ * next reopen, whatever the size of its frame. */
+static void zero_run_case(size_t newlen)
+{
+    char *dir = tu_tmpdir_fast("dur-zeros");
+    assert_non_null(dir);
+    char v[64];
+    for (int i = 1; i <= 10; i++) {
+        snprintf(v, sizeof v, "version-%02d-of-k-padded-to-equal-size", i);
+        put_k(dir, v, strlen(v));
+    }
+    char *segs[4];
+    assert_int_equal(tu_segments(dir, segs, 4), 1);
+    uint64_t offs[64];
+    size_t nf = tu_segment_frames(segs[0], offs, 64);
+    assert_int_equal(nf, 10);
+    assert_int_equal(tu_zero_range(segs[0], offs[5], offs[6]), 0);
+    char got[128];
+    size_t gl = 0;
+    assert_int_equal(get_k(dir, got, sizeof got, &gl), LDB_OK);
+    assert_true(gl == strlen("version-05-of-k-padded-to-equal-size") &&
+                memcmp(got, "version-05", 10) == 0);
+    char nv[128];
+    memset(nv, 'N', sizeof nv);
+    put_k(dir, nv, newlen);
+    int rc = get_k(dir, got, sizeof got, &gl);
+    if (rc != LDB_OK)
+        fail_msg("reopen after a durable put over the zeros: %s (%s)", ldb_strerror(rc),
+                 ldb_last_error());
+    if (gl != newlen || memcmp(got, nv, newlen) != 0)
+        fail_msg("k reads as \"%.*s\", not the value fdatasync'd last (discarded frames came back)",
+                 (int)gl, got);
+    free(segs[0]);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+static void test_zero_run_in_newest_segment(void **state)
+{
+    (void)state;
+    zero_run_case(strlen("version-01-of-k-padded-to-equal-size")); /* frames of equal size */
+    zero_run_case(7);                                           /* a shorter frame */
+}
+
+/* ---- 3. a failed sync seen by another thread -------------------------- */
+
+static struct {
+    ldb *db;
+    pthread_t main_thread, helper;
+    int go, failed, fired;
+    int helper_rc;
+} fs;
+
+static void *failing_writer_main(void *arg)
+{
+    (void)arg;
+    rv_wait(&fs.go, 10000);
+    fs.helper_rc = ldb_put(fs.db, "helper", 6, "h", 1); /* FULL: syncs, and fails */
+    return NULL;
+}
+
+/* The helper's fdatasync fails (and drops what it was writing); the main
+ * thread's sync — the cleaner's of its copies, or the moment a checkpoint
+ * starts writing — waits up to half a second for that failure first. */
+static int failed_sync_hook(io_op op, const char *path, void *arg)
+{
+    const char *trigger = arg;
+    int is_main = pthread_equal(pthread_self(), fs.main_thread);
+    if (op == IO_OP_SYNC && path && ends_with(path, ".log") &&
+        pthread_equal(pthread_self(), fs.helper) && !fs.failed) {
+        pc_lost(path);
+        rv_set(&fs.failed);
+        return -EIO;
+    }
+    int hit = strcmp(trigger, "sync") == 0
+                  ? op == IO_OP_SYNC && path && ends_with(path, ".log")
+                  : op == IO_OP_OPEN && path && ends_with(path, ".ldbc.tmp");
+    if (hit && is_main && !fs.fired) {
+        fs.fired = 1;
+        rv_set(&fs.go);
+        rv_wait(&fs.failed, 500);
+    }
+    return 0;
+}
+
+static void test_cleaner_after_failed_sync(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir_fast("dur-fsync");
+    assert_non_null(dir);
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_FULL, 128u << 10);
+    memset(&fs, 0, sizeof fs);
+    assert_int_equal(ldb_open(dir, &o, &fs.db), LDB_OK);
+    load(fs.db);
+    pc_start(dir, 1);
+    fs.main_thread = pthread_self();
+    assert_int_equal(pthread_create(&fs.helper, NULL, failing_writer_main, NULL), 0);
+    io_set_fault_hook(failed_sync_hook, "sync");
+    int rc = ldb_compact(fs.db);
+    pthread_join(fs.helper, NULL);
+    io_set_fault_hook(NULL, NULL);
+    assert_true(rc == LDB_OK || rc == LDB_IO);
+    assert_int_equal(fs.helper_rc, LDB_IO);
+    ldb_close(fs.db); /* LDB_IO: the database is failed */
+    char img[4200];
+    snprintf(img, sizeof img, "%s.cut", dir);
+    pc_image(img);
+    pc_stop();
+    check_keys(img, "cleaner after another thread's failed sync");
+    tu_rmdir(img);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+static void test_checkpoint_after_failed_sync(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir_fast("dur-ckfail");
+    assert_non_null(dir);
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_FULL, 128u << 10);
+    memset(&fs, 0, sizeof fs);
+    assert_int_equal(ldb_open(dir, &o, &fs.db), LDB_OK);
+    assert_int_equal(ldb_put(fs.db, "a", 1, "1", 1), LDB_OK);
+    assert_int_equal(ldb_checkpoint(fs.db), LDB_OK);
+    char mpath[4200];
+    snprintf(mpath, sizeof mpath, "%s/MANIFEST", dir);
+    size_t ml0, ml1;
+    uint8_t *m0 = tu_read_all(mpath, &ml0);
+    assert_non_null(m0);
+    assert_int_equal(ldb_put(fs.db, "b", 1, "2", 1), LDB_OK);
+    pc_start(dir, 1);
+    fs.main_thread = pthread_self();
+    assert_int_equal(pthread_create(&fs.helper, NULL, failing_writer_main, NULL), 0);
+    io_set_fault_hook(failed_sync_hook, "ckpt");
+    int rc = ldb_checkpoint(fs.db);
+    pthread_join(fs.helper, NULL);
+    pc_stop();
+    assert_true(fs.failed);
+    uint8_t *m1 = tu_read_all(mpath, &ml1);
+    assert_non_null(m1);
+    if (rc != LDB_IO || ml0 != ml1 || memcmp(m0, m1, ml0) != 0)
+        fail_msg("a checkpoint was installed (rc %s) after a log sync had failed",
+                 ldb_strerror(rc));
+    free(m0);
+    free(m1);
+    ldb_close(fs.db);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+/* ---- 4. ldb_sync in NONE mode ------------------------------------------ */
+
+static void test_none_mode_sync_covers_sealed_segments(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir_fast("dur-none");
+    assert_non_null(dir);
+    pc_start(dir, 0); /* before open: the first segment is created unsynced */
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_NONE, 64u << 10);
+    ldb *db;
+    assert_int_equal(ldb_open(dir, &o, &db), LDB_OK);
+    char k[16];
+    uint8_t v[1000];
+    for (unsigned i = 0; i < 300; i++) {
+        memset(v, (int)(i & 0xff), sizeof v);
+        assert_int_equal(ldb_put(db, k, key_of(i, k), v, sizeof v), LDB_OK);
+    }
+    ldb_stats st;
+    assert_int_equal(ldb_get_stats(db, &st), LDB_OK);
+    assert_true(st.segments >= 4);
+    assert_int_equal(ldb_sync(db), LDB_OK);
+    char img[4200];
+    snprintf(img, sizeof img, "%s.cut", dir);
+    pc_image(img); /* the cut: right after ldb_sync returned */
+    pc_stop();
+    assert_int_equal(ldb_close(db), LDB_OK);
+    ldb *r;
+    int rc = ldb_open(img, &o, &r);
+    if (rc) fail_msg("after ldb_sync in NONE mode and a power cut: open failed: %s (%s)",
+                     ldb_strerror(rc), ldb_last_error());
+    unsigned lost = 0;
+    for (unsigned i = 0; i < 300; i++) {
+        size_t vl;
+        uint8_t got[1000];
+        rc = ldb_get(r, k, key_of(i, k), got, sizeof got, &vl);
+        memset(v, (int)(i & 0xff), sizeof v);
+        if (rc != LDB_OK || vl != sizeof v || memcmp(got, v, vl) != 0) lost++;
+    }
+    assert_int_equal(ldb_close(r), LDB_OK);
+    if (lost) fail_msg("ldb_sync in NONE mode: %u of 300 keys lost after a power cut", lost);
+    tu_rmdir(img);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+/* ---- 7. a new database's directory entry ----------------------------- */
+
+static void test_new_directory_entry_synced(void **state)
+{
+    (void)state;
+    char *parent = tu_tmpdir_fast("dur-parent");
+    assert_non_null(parent);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/newdb", parent);
+    pc_start(dir, 0);
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_FULL, 64u << 10);
+    ldb *db;
+    assert_int_equal(ldb_open(dir, &o, &db), LDB_OK);
+    assert_int_equal(ldb_put(db, "k", 1, "v", 1), LDB_OK);
+    pthread_mutex_lock(&pc.mu);
+    int found = 0;
+    for (int i = 0; i < pc.nsynced_dirs; i++) found |= strcmp(pc.synced_dirs[i], parent) == 0;
+    pthread_mutex_unlock(&pc.mu);
+    pc_stop();
+    assert_int_equal(ldb_close(db), LDB_OK);
+    if (!found) fail_msg("%s was created but its parent %s was never fsynced", dir, parent);
+    tu_rmdir(parent);
+    free(parent);
+}
+
+/* ---- 8. ldb_close while reads are in flight ---------------------------- */
+
+/* A get of a compressed value with no buffer allocates its output inside
+ * the read section; the allocation hook holds the reader there for 50 ms,
+ * so ldb_close starts while the read is in flight, deterministically. */
+static struct {
+    ldb *db;
+    pthread_t reader;
+    int inside;
+    int rc;
+    size_t vlen;
+} cl;
+
+static int hold_reader_hook(void *arg)
+{
+    (void)arg;
+    if (pthread_equal(pthread_self(), cl.reader) && !cl.inside) {
+        rv_set(&cl.inside);
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0; /* never fail the allocation */
+}
+
+static void *close_reader_main(void *arg)
+{
+    (void)arg;
+    cl.rc = ldb_get(cl.db, "big", 3, NULL, 0, &cl.vlen);
+    return NULL;
+}
+
+static void test_close_waits_for_reads(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir_fast("dur-close");
+    assert_non_null(dir);
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_NONE, 4u << 20);
+    o.compression = LDB_COMPRESSION_LZ4;
+    memset(&cl, 0, sizeof cl);
+    assert_int_equal(ldb_open(dir, &o, &cl.db), LDB_OK);
+    static uint8_t big[1 << 16];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i % 7);
+    assert_int_equal(ldb_put(cl.db, "big", 3, big, sizeof big), LDB_OK);
+    pthread_mutex_lock(&rv_mu); /* cl.reader is set before the hook can run */
+    alloc_set_fail_hook(hold_reader_hook, NULL);
+    assert_int_equal(pthread_create(&cl.reader, NULL, close_reader_main, NULL), 0);
+    pthread_mutex_unlock(&rv_mu);
+    assert_true(rv_wait(&cl.inside, 10000));
+    int rc = ldb_close(cl.db); /* the read is still inside the handle */
+    pthread_join(cl.reader, NULL);
+    alloc_set_fail_hook(NULL, NULL);
+    assert_int_equal(rc, LDB_OK);
+    assert_int_equal(cl.rc, LDB_OK);
+    assert_int_equal(cl.vlen, sizeof big);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_checkpoint_names_only_durable_copies),
+        cmocka_unit_test(test_zero_run_in_newest_segment),
+        cmocka_unit_test(test_cleaner_after_failed_sync),
+        cmocka_unit_test(test_checkpoint_after_failed_sync),
+        cmocka_unit_test(test_none_mode_sync_covers_sealed_segments),
+        cmocka_unit_test(test_new_directory_entry_synced),
+        cmocka_unit_test(test_close_waits_for_reads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
