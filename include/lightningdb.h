@@ -239,6 +239,15 @@ typedef struct ldb_stats {
     double space_amplification;  /* file_bytes / live_bytes */
     double write_amplification;  /* (user + cleaner bytes) / user bytes */
     uint64_t compressed_values;  /* values stored compressed since open */
+    /* Write backpressure: the cleaner must keep up with overwrites, so once
+     * space used passes a soft limit below space_limit_bytes each commit is
+     * delayed a little, and at the limit it waits for the cleaner's next
+     * segment (never longer). */
+    uint64_t space_used_bytes;   /* log + spare segment + checkpoint files */
+    uint64_t space_limit_bytes;  /* where commits start to wait */
+    uint64_t write_delays;       /* commits delayed past the soft limit */
+    uint64_t write_waits;        /* commits that waited at the limit */
+    double write_delay_seconds;  /* time commits spent delayed or waiting */
 } ldb_stats;
 
 int ldb_get_stats(ldb *db, ldb_stats *out);

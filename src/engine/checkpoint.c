@@ -39,6 +39,8 @@
 #define CK_BLOCK_TARGET (256u << 10)
 #define CK_TRAILER_MAGIC "CKPTEND"
 #define CK_ENTRY_FIXED 24u
+/* An entry offset no segment can hold (load_entry leaves it unresolved). */
+#define CK_OFF_UNRESOLVED UINT32_MAX
 /* write_manifest: renamed into place, but the directory sync failed. */
 #define CKPT_INSTALLED_UNSYNCED 1
 
@@ -141,12 +143,34 @@ static int seg_table_locked(ldb *db, seg_ref **out, size_t *n)
     return LDB_OK;
 }
 
-static int seg_table(ldb *db, seg_ref **out, size_t *n)
+/* Adds the segments created since *t was copied, keeping the ones removed
+ * since: a version the walk read may still point into a segment the cleaner
+ * has detached meanwhile (its mapping stays valid while the checkpoint's
+ * snapshot pins the epoch). */
+static int seg_table_merge(ldb *db, seg_ref **t, size_t *n)
 {
+    seg_ref *cur = NULL;
+    size_t ncur = 0;
     pthread_mutex_lock(&db->commit_mu);
-    int rc = seg_table_locked(db, out, n);
+    int rc = seg_table_locked(db, &cur, &ncur);
     pthread_mutex_unlock(&db->commit_mu);
-    return rc;
+    if (rc) return rc;
+    seg_ref *m = alloc_malloc((*n + ncur ? *n + ncur : 1) * sizeof *m);
+    if (!m) {
+        alloc_free(cur);
+        return LDB_NOMEM;
+    }
+    size_t i = 0, j = 0, k = 0;
+    while (i < *n || j < ncur) {
+        if (j == ncur || (i < *n && (*t)[i].id < cur[j].id)) m[k++] = (*t)[i++];
+        else if (i == *n || cur[j].id < (*t)[i].id) m[k++] = cur[j++];
+        else { m[k++] = (*t)[i++]; j++; }
+    }
+    alloc_free(cur);
+    alloc_free(*t);
+    *t = m;
+    *n = k;
+    return LDB_OK;
 }
 
 /* The highest byte a checkpoint names in each segment at or after its
@@ -288,14 +312,21 @@ int ckpt_write(ldb *db)
             if (!v || v->vlen == IDX_TOMBSTONE) continue;
             const seg_ref *sr = seg_find(segs, nsegs, v->seg);
             if (!sr) { /* a segment created since the table was copied */
-                rc = seg_table(db, &segs, &nsegs);
+                rc = seg_table_merge(db, &segs, &nsegs);
                 if (rc) break;
                 sr = seg_find(segs, nsegs, v->seg);
-                if (!sr) {
+            }
+            if (!sr) {
+                /* Created and cleaned away again during the walk: a copy made
+                 * after P, whose newer copy lies after P too. Named as a
+                 * location no segment has, so loading leaves it to replay. */
+                if (v->seg < pseg) {
                     util_set_error("checkpoint: version in unknown segment %u", v->seg);
                     rc = LDB_CORRUPTION;
                     break;
                 }
+                rc = ck_add(&w, buf[i], v, CK_OFF_UNRESOLVED);
+                continue;
             }
             uint32_t off = (uint32_t)(v->rec - sr->base);
             if (v->seg >= pseg) rc = note_extent(&named, v->seg, off + rec_size(buf[i]->klen, v->vlen));
@@ -375,6 +406,7 @@ int ckpt_write(ldb *db)
     atomic_store(&db->ckpt_log_bytes, logbytes);
     atomic_fetch_add(&db->st_checkpoints, 1);
     if (rc == LDB_OK) ckpt_remove_stale(db); /* only once the MANIFEST is durable */
+    ckpt_note_disk_bytes(db);
 out:
     if (w.fd >= 0) {
         io_close(w.fd);
@@ -411,6 +443,24 @@ void ckpt_remove_stale(ldb *db)
         io_unlink(path);
     }
     io_free_names(names, n);
+}
+
+/* The bytes the two named checkpoint files occupy (space accounting). */
+void ckpt_note_disk_bytes(ldb *db)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!db->ckpt_names[i][0]) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", db->dir, db->ckpt_names[i]);
+        int fd = io_open(path, O_RDONLY, 0);
+        uint64_t sz = 0;
+        if (fd >= 0) {
+            if (io_file_size(fd, &sz) == 0) total += sz;
+            io_close(fd);
+        }
+    }
+    atomic_store(&db->ckpt_disk_bytes, total);
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -585,6 +635,7 @@ int ckpt_load(ldb *db, ckpt_start *st)
             if (i + 1 < count) memcpy(db->ckpt_names[1], names[i + 1], 64);
             atomic_store(&db->ckpt_seq, st->seq);
             if (notes[0]) util_set_error("%s; loaded %s instead", notes, names[i]);
+            ckpt_note_disk_bytes(db);
             return LDB_OK;
         }
         if (rc == LDB_NOMEM) return rc;

@@ -43,6 +43,9 @@ typedef struct ckpt_start {
  * start->seq == 0 when there is none or none is valid (fallbacks counted). */
 int ckpt_load(struct ldb *db, ckpt_start *start);
 
+/* Records what the named checkpoint files occupy (db->ckpt_disk_bytes). */
+void ckpt_note_disk_bytes(struct ldb *db);
+
 /* Removes checkpoint files the MANIFEST no longer names (after install). */
 void ckpt_remove_stale(struct ldb *db);
 

@@ -17,6 +17,7 @@
 #include "engine/compress.h"
 #include "engine/gc.h"
 #include "engine/maint.h"
+#include "engine/space.h"
 #include "engine/crc32c.h"
 #include "engine/durable.h"
 #include "engine/io.h"
@@ -222,6 +223,10 @@ static void db_free(ldb *db)
     pthread_mutex_destroy(&db->gc_mu);
     pthread_mutex_destroy(&db->maint_mu);
     pthread_cond_destroy(&db->maint_cv);
+    pthread_mutex_destroy(&db->gc_wait_mu);
+    pthread_cond_destroy(&db->gc_cv);
+    pthread_mutex_destroy(&db->bp_mu);
+    pthread_cond_destroy(&db->bp_cv);
     atomic_store(&db->magic, LDB_MAGIC_DEAD);
     alloc_free(db);
 }
@@ -289,6 +294,10 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     pthread_mutex_init(&db->gc_mu, NULL);
     pthread_mutex_init(&db->maint_mu, NULL);
     if (cv_rc == LDB_OK) cv_rc = util_cond_init_monotonic(&db->maint_cv);
+    pthread_mutex_init(&db->gc_wait_mu, NULL);
+    pthread_mutex_init(&db->bp_mu, NULL);
+    if (cv_rc == LDB_OK) cv_rc = util_cond_init_monotonic(&db->gc_cv);
+    if (cv_rc == LDB_OK) cv_rc = util_cond_init_monotonic(&db->bp_cv);
     if (cv_rc) { rc = cv_rc; goto fail; }
     db->dir = alloc_malloc(strlen(dir) + 1);
     if (!db->dir) { rc = LDB_NOMEM; goto fail; }
@@ -354,6 +363,9 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     db->recovery_ckpt_seq = cs.seq;
     atomic_store(&db->ckpt_log_bytes, 0);
     if (!opt.read_only && db->log.nsegs > 1) atomic_store(&db->sealed_unsynced, 1);
+    /* A database the cleaner has work in gets its spare now (a full disk
+     * may come before the cleaner thread's first round); failure is fine. */
+    if (!opt.read_only && db->log.nsegs >= 3) log_make_spare(&db->log, &db->commit_mu);
     db->recovery_seconds = (double)(util_now_ns() - t0) / 1e9;
     atomic_store(&db->magic, LDB_MAGIC_DB);
     rc = reg_add(db);
@@ -635,6 +647,13 @@ int ldb_get_stats(ldb *db, ldb_stats *s)
     s->cleaner_bytes = atomic_load(&db->st_cleaner_bytes);
     s->cleaned_segments = atomic_load(&db->st_cleaned_segments);
     s->compressed_values = atomic_load(&db->st_compressed);
+    s->write_delays = atomic_load(&db->st_write_delays);
+    s->write_waits = atomic_load(&db->st_write_waits);
+    s->write_delay_seconds = (double)atomic_load(&db->st_write_delay_ns) / 1e9;
+    space_limits sl;
+    space_limits_get(db, &sl);
+    s->space_used_bytes = sl.used;
+    s->space_limit_bytes = sl.hard;
     s->space_amplification = s->live_bytes ? (double)s->file_bytes / (double)s->live_bytes : 0.0;
     s->write_amplification =
         s->user_bytes ? (double)(s->user_bytes + s->cleaner_bytes) / (double)s->user_bytes : 0.0;

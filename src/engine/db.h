@@ -95,13 +95,24 @@ struct ldb {
                                       cleaner, decided once replay ends */
     size_t ndeferred, cap_deferred;
 
-    /* segment cleaning (gc.c) and the maintenance thread (maint.c) */
+    _Atomic uint64_t ckpt_disk_bytes; /* size of the checkpoint files kept */
+
+    /* segment cleaning (gc.c), the checkpoint and cleaner threads (maint.c)
+     * and write backpressure (space.c) */
     pthread_mutex_t gc_mu;         /* one cleaner at a time */
     pthread_mutex_t maint_mu;
     pthread_cond_t maint_cv;
-    _Atomic int maint_stop;
-    int maint_running;
-    pthread_t maint;
+    _Atomic int maint_stop;        /* both threads: stop */
+    int maint_running, gc_running;
+    pthread_t maint, gc_thread;
+    pthread_mutex_t gc_wait_mu;    /* the cleaner's sleep */
+    pthread_cond_t gc_cv;
+    _Atomic int gc_sleeping;       /* it is asleep: a writer past soft wakes it */
+    pthread_mutex_t bp_mu;         /* writers waiting at the hard limit */
+    pthread_cond_t bp_cv;
+    uint64_t gc_gen;               /* cleaner steps so far (bp_mu) */
+    int gc_idle;                   /* its last step cleaned nothing (bp_mu) */
+    int bp_stop;                   /* closing: nobody waits (bp_mu) */
 
     /* counters: written by their owner, read atomically by stats */
     _Atomic uint64_t st_cleaner_bytes, st_cleaned_segments, st_compressed, st_checkpoints;
@@ -109,6 +120,7 @@ struct ldb {
     _Atomic uint64_t st_syncs, st_synced_commits;
     _Atomic uint64_t st_keys, st_live_bytes, st_user_bytes, st_old_versions;
     _Atomic uint64_t st_entry_bytes;
+    _Atomic uint64_t st_write_delays, st_write_waits, st_write_delay_ns;
     uint64_t recovery_records;
     uint64_t replayed_bytes;       /* log bytes the last open replayed: not
                                       covered by any checkpoint */

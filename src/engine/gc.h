@@ -24,10 +24,14 @@
 
 struct ldb;
 
-/* Cleans the emptiest eligible segment when space amplification calls for
- * it, spending at most `cpu_share` of a core (1.0 = flat out). Returns 1
- * when it cleaned a segment, 0 when nothing needed cleaning, or an error. */
-int gc_step(struct ldb *db, double cpu_share);
+/* Anything more than 5% dead: frame headers are not counted as live, so a
+ * fully live segment reads as ~97% live. */
+#define GC_URGENT_LIVE_SHARE 0.95
+/* Cleans the emptiest segment less than max_live_share live (the caller,
+ * space_cleaner_mode, decided that space calls for it), spending at most
+ * `cpu_share` of a core (1.0 = flat out). Returns 1 when it cleaned a
+ * segment, 0 when no segment was eligible, or an error. */
+int gc_step(struct ldb *db, double cpu_share, double max_live_share);
 /* Cleans every segment (except the newest two) that holds dead bytes. */
 int gc_compact(struct ldb *db);
 

@@ -128,12 +128,39 @@ static int seg_create(ldb_log *log, uint64_t id, uint64_t size, log_segment **ou
     if (fd < 0) {
         util_set_error("cannot create %s: %s", s->path, strerror(-fd));
         rc = util_errno_to_rc(-fd);
-        alloc_free(s);
+        seg_close(s);
         return rc;
     }
     s->fd = fd;
     s->size = size;
     rc = io_fallocate(fd, size);
+    if ((rc == -ENOSPC || rc == -EDQUOT) && log->use_spare && log->spare_size >= size) {
+        /* A full disk, and the cleaner needs room to free some: the spare
+         * was preallocated for exactly this. */
+        char spare[4096];
+        snprintf(spare, sizeof spare, "%s/SPARE", log->dir);
+        io_close(fd);
+        s->fd = -1;
+        io_unlink(s->path);
+        rc = io_rename(spare, s->path);
+        if (rc == 0) {
+            fd = io_open(s->path, O_RDWR, 0);
+            if (fd < 0) {
+                rc = fd;
+            } else {
+                s->fd = fd;
+                s->size = log->spare_size;
+                atomic_fetch_sub_explicit(&log->disk_bytes, log->spare_size, memory_order_relaxed);
+                log->spare_size = 0;
+            }
+        }
+        if (rc < 0) {
+            util_set_error("cannot take the spare segment for %s: %s", s->path, strerror(-rc));
+            rc = util_errno_to_rc(-rc);
+            seg_close(s);
+            return rc;
+        }
+    }
     if (rc < 0) {
         util_set_error("cannot allocate %" PRIu64 " bytes for %s: %s", size, s->path,
                        strerror(-rc));
@@ -141,6 +168,7 @@ static int seg_create(ldb_log *log, uint64_t id, uint64_t size, log_segment **ou
         goto fail;
     }
     void *p;
+    size = s->size;
     rc = io_mmap(fd, size, 1, &p);
     if (rc < 0) {
         rc = util_errno_to_rc(-rc);
@@ -207,6 +235,16 @@ int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
     }
     io_free_names(names, n);
     names = NULL;
+    if (!read_only) {
+        char spare[4096];
+        snprintf(spare, sizeof spare, "%s/SPARE", dir);
+        int sfd = io_open(spare, O_RDONLY, 0);
+        uint64_t ssz = 0;
+        if (sfd >= 0) {
+            if (io_file_size(sfd, &ssz) == 0 && ssz >= REC_SEG_HDR) log->spare_size = ssz;
+            io_close(sfd);
+        }
+    }
 
     for (size_t i = 0; i < log->nsegs; i++) {
         int last = (i + 1 == log->nsegs);
@@ -452,8 +490,11 @@ int log_replay(ldb_log *log, uint64_t start_seg, uint64_t start_off, log_frame_f
         if (off > s->end) s->end = off;
     }
 done:
-    for (size_t i = 0; i < log->nsegs; i++)
+    atomic_store(&log->disk_bytes, log->spare_size);
+    for (size_t i = 0; i < log->nsegs; i++) {
         atomic_fetch_add_explicit(&log->file_bytes, log->segs[i]->end, memory_order_relaxed);
+        atomic_fetch_add_explicit(&log->disk_bytes, log->segs[i]->size, memory_order_relaxed);
+    }
     if (log->read_only) {
         log->active = log->nsegs ? log->segs[log->nsegs - 1] : NULL;
         return LDB_OK;
@@ -468,6 +509,7 @@ done:
             return rc;
         }
         atomic_fetch_add_explicit(&log->file_bytes, s->end, memory_order_relaxed);
+        atomic_fetch_add_explicit(&log->disk_bytes, s->size, memory_order_relaxed);
     }
     log->active = log->segs[log->nsegs - 1];
     log->populated = log->active->end;
@@ -568,6 +610,7 @@ static int log_rotate(ldb_log *log, size_t need)
     log->released = 0;
     log->prefault_asked = 0;
     atomic_fetch_add_explicit(&log->file_bytes, s->end, memory_order_relaxed);
+    atomic_fetch_add_explicit(&log->disk_bytes, s->size, memory_order_relaxed);
     return LDB_OK;
 }
 
@@ -661,6 +704,37 @@ log_segment *log_segment_by_id(ldb_log *log, uint64_t id)
     return lo < log->nsegs && log->segs[lo]->id == id ? log->segs[lo] : NULL;
 }
 
+int log_make_spare(ldb_log *log, pthread_mutex_t *commit_mu)
+{
+    pthread_mutex_lock(commit_mu);
+    int have = log->spare_size != 0 || log->read_only;
+    uint64_t size = log->seg_size;
+    pthread_mutex_unlock(commit_mu);
+    if (have) return LDB_OK;
+    char tmp[4096], spare[4096];
+    snprintf(tmp, sizeof tmp, "%s/SPARE.tmp", log->dir);
+    snprintf(spare, sizeof spare, "%s/SPARE", log->dir);
+    int fd = io_open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return util_errno_to_rc(-fd);
+    int r = io_fallocate(fd, size);
+    io_close(fd);
+    if (r < 0) {
+        io_unlink(tmp);
+        return util_errno_to_rc(-r);
+    }
+    /* Installed under the mutex: seg_create reads spare_size there. The
+     * file needs no sync: a spare lost in a power cut is simply made again. */
+    pthread_mutex_lock(commit_mu);
+    r = io_rename(tmp, spare);
+    if (r == 0) {
+        log->spare_size = size;
+        atomic_fetch_add_explicit(&log->disk_bytes, size, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(commit_mu);
+    if (r < 0) io_unlink(tmp);
+    return r < 0 ? util_errno_to_rc(-r) : LDB_OK;
+}
+
 void log_close(ldb_log *log)
 {
     lpf_stop(&log->prefault); /* it may be inside a madvise of the active segment */
@@ -684,6 +758,7 @@ int log_detach_segment(ldb_log *log, log_segment *s)
             memmove(&log->segs[i], &log->segs[i + 1], (log->nsegs - i - 1) * sizeof *log->segs);
             log->nsegs--;
             atomic_fetch_sub_explicit(&log->file_bytes, s->end, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&log->disk_bytes, s->size, memory_order_relaxed);
             return LDB_OK;
         }
     return LDB_NOTFOUND;

@@ -92,6 +92,12 @@ typedef struct ldb_log {
     uint64_t prefault_asked;  /* the helper was asked for active up to here */
     log_prefault prefault;
     _Atomic uint64_t file_bytes;   /* sum of segment `end`s */
+    _Atomic uint64_t disk_bytes;   /* what the log occupies: the sizes of its
+                                 segment files and of the spare */
+    _Atomic uint64_t spare_size; /* bytes of the spare segment file, 0: none
+                                 (changed under the commit mutex) */
+    int use_spare;            /* the cleaner is appending: a rotation that
+                                 meets a full disk may take the spare */
     _Atomic int failed;       /* the failure latch (see above) */
     _Atomic int dir_unsynced; /* NONE mode created a segment whose directory
                                  entry no fsync has covered yet */
@@ -133,6 +139,13 @@ static inline int log_failed(ldb_log *log)
  * mode); LDB_IO with the latch set on failure. */
 int log_sync_dir(ldb_log *log);
 log_segment *log_segment_by_id(ldb_log *log, uint64_t id);
+/* The spare: one preallocated segment-sized file (SPARE) kept so that the
+ * cleaner can always rotate, and so free space, on a full disk: a rotation
+ * made while use_spare is set renames it into place when fallocate fails
+ * with ENOSPC. log_make_spare creates it again (any thread, outside the
+ * commit mutex: it takes the mutex only to install the file); 0 on success
+ * or when one exists, else the error (a full disk: try again later). */
+int log_make_spare(ldb_log *log, pthread_mutex_t *commit_mu);
 /* Unmaps and closes everything. */
 void log_close(ldb_log *log);
 /* Takes a cleaned segment out of the table (not the active one); the caller

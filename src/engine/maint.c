@@ -1,5 +1,5 @@
 /*
- * engine/maint.c — the maintenance thread (see maint.h).
+ * engine/maint.c — the checkpoint and cleaner threads (see maint.h).
  */
 #include "engine/maint.h"
 
@@ -8,14 +8,15 @@
 #include "engine/checkpoint.h"
 #include "engine/db.h"
 #include "engine/gc.h"
+#include "engine/space.h"
 #include "engine/util.h"
 
 #define MAINT_TICK_MS 20
 
-static void *maint_main(void *arg)
+static void *ckpt_main(void *arg)
 {
     ldb *db = arg;
-    int ckpt_backoff = 0;
+    int backoff = 0;
     pthread_mutex_lock(&db->maint_mu);
     while (!db->maint_stop) {
         struct timespec ts;
@@ -25,17 +26,11 @@ static void *maint_main(void *arg)
         pthread_mutex_unlock(&db->maint_mu);
         if (!log_failed(&db->log)) {
             uint64_t written = db_log_bytes(db);
-            if (ckpt_backoff > 0) {
-                ckpt_backoff--;
-            } else if (db->opt.checkpoint_bytes &&
-                       written - atomic_load(&db->ckpt_log_bytes) >= db->opt.checkpoint_bytes) {
+            if (backoff > 0) {
+                backoff--;
+            } else if (written - atomic_load(&db->ckpt_log_bytes) >= db->opt.checkpoint_bytes) {
                 /* A failed checkpoint (disk full, say) is retried later. */
-                if (ckpt_write(db) != LDB_OK) ckpt_backoff = 1000 / MAINT_TICK_MS;
-            }
-            if (db->opt.cleaner) {
-                /* Keep going while there is work, checking for stop. */
-                for (int i = 0; i < 64 && !db->maint_stop; i++)
-                    if (gc_step(db, db->opt.cleaner_cpu) != 1) break;
+                if (ckpt_write(db) != LDB_OK) backoff = 1000 / MAINT_TICK_MS;
             }
         }
         pthread_mutex_lock(&db->maint_mu);
@@ -44,23 +39,59 @@ static void *maint_main(void *arg)
     return NULL;
 }
 
+static void *cleaner_main(void *arg)
+{
+    ldb *db = arg;
+    while (!db->maint_stop) {
+        space_cleaner_sleep(db, MAINT_TICK_MS);
+        if (db->maint_stop || log_failed(&db->log)) continue;
+        /* Keep going while there is work, checking for stop. */
+        for (int i = 0; i < 64 && !db->maint_stop; i++) {
+            int mode = space_cleaner_mode(db);
+            int r = mode == 2   ? gc_step(db, 1.0, GC_URGENT_LIVE_SHARE)
+                    : mode == 1 ? gc_step(db, db->opt.cleaner_cpu, 1.0 - 1.0 / db->opt.space_amp_target + 0.25)
+                                : 0;
+            space_progress(db, r == 1);
+            if (r != 1) break;
+        }
+        /* The spare lets the cleaner run on a full disk; a database of one
+         * or two segments has nothing the cleaner could take anyway. */
+        pthread_mutex_lock(&db->commit_mu);
+        size_t nsegs = db->log.nsegs;
+        pthread_mutex_unlock(&db->commit_mu);
+        if (nsegs >= 3) log_make_spare(&db->log, &db->commit_mu);
+    }
+    space_progress(db, 0);
+    return NULL;
+}
+
 int maint_start(ldb *db)
 {
     if (db->opt.read_only) return LDB_OK;
-    if (!db->opt.cleaner && !db->opt.checkpoint_bytes) return LDB_OK;
     db->maint_stop = 0;
-    if (pthread_create(&db->maint, NULL, maint_main, db) != 0) return LDB_NOMEM;
-    db->maint_running = 1;
+    if (db->opt.checkpoint_bytes) {
+        if (pthread_create(&db->maint, NULL, ckpt_main, db) != 0) return LDB_NOMEM;
+        db->maint_running = 1;
+    }
+    if (db->opt.cleaner) {
+        if (pthread_create(&db->gc_thread, NULL, cleaner_main, db) != 0) {
+            maint_stop(db);
+            return LDB_NOMEM;
+        }
+        db->gc_running = 1;
+    }
     return LDB_OK;
 }
 
 void maint_stop(ldb *db)
 {
-    if (!db->maint_running) return;
     pthread_mutex_lock(&db->maint_mu);
     db->maint_stop = 1;
     pthread_cond_broadcast(&db->maint_cv);
     pthread_mutex_unlock(&db->maint_mu);
-    pthread_join(db->maint, NULL);
+    space_wake_all(db);
+    if (db->maint_running) pthread_join(db->maint, NULL);
+    if (db->gc_running) pthread_join(db->gc_thread, NULL);
     db->maint_running = 0;
+    db->gc_running = 0;
 }

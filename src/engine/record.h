@@ -100,6 +100,11 @@ int rec_verify(const rec_view *r);
  * header, REC_BAD (with a reason in why) for any damage, REC_OK otherwise. */
 rec_status rec_frame_check(const uint8_t *p, size_t avail, rec_frame *out,
                            char *why, size_t why_cap);
+/* rec_frame_check without the record checksums: the frame header's own
+ * checksum and every length. For the cleaner, which copies records with
+ * their checksums (a damaged one stays detectable where it lands). */
+rec_status rec_frame_shape(const uint8_t *p, size_t avail, rec_frame *out,
+                           char *why, size_t why_cap);
 /* Parses the frame header only (no record checks). */
 rec_status rec_frame_parse(const uint8_t *p, size_t avail, rec_frame *out);
 

@@ -257,8 +257,14 @@ static void child_main(const config *c, const char *dir, int fd)
         send_msg(&m);
         /* Checkpoints and compactions at known points too: the maintenance
          * thread alone may not run before the kill. */
-        if (c->maintenance && j % 97 == 96 && (rc = ldb_checkpoint(db)) != LDB_OK) _exit(7);
-        if (c->maintenance && j % 151 == 150 && (rc = ldb_compact(db)) != LDB_OK) _exit(8);
+        if (c->maintenance && j % 97 == 96 && (rc = ldb_checkpoint(db)) != LDB_OK) {
+            fprintf(stderr, "checkpoint: %s (%s)\n", ldb_strerror(rc), ldb_last_error());
+            _exit(7);
+        }
+        if (c->maintenance && j % 151 == 150 && (rc = ldb_compact(db)) != LDB_OK) {
+            fprintf(stderr, "compact: %s (%s)\n", ldb_strerror(rc), ldb_last_error());
+            _exit(8);
+        }
         if (c->mode == LDB_SYNC_NORMAL && j % 37 == 36 && !c->rotation_kill) {
             rc = ldb_sync(db);
             if (rc) _exit(4);
@@ -618,8 +624,12 @@ static void run_config(const config *c, uint64_t seed)
                      ldb_strerror(o->fail_rc), o->fail_msg);
         if (WIFSIGNALED(status)) kills++;
         else clean_exits++;
-        if ((!killed || !WIFSIGNALED(status)) && !c->rotation_kill)
-            assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0 && o->done);
+        if ((!killed || !WIFSIGNALED(status)) && !c->rotation_kill &&
+            !(WIFEXITED(status) && WEXITSTATUS(status) == 0 && o->done))
+            fail_msg("%s round %d: the child %s %d (7: a checkpoint failed, 8: a compaction "
+                     "failed, 4: sync or close failed)",
+                     c->label, round, WIFEXITED(status) ? "exited with" : "died of signal",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         int64_t must = -1;
         if (c->powerloss)
             must = simulate_power_loss(o, dir, &r, &ss, c->rotation_kill || c->stall_syncer);
