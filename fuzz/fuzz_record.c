@@ -70,7 +70,7 @@ static void round_trip(const uint8_t *d, size_t n)
     uint32_t crc = rec_crc(type, REC_COMP_NONE, klen, vlen, vlen, key, val);
     size_t w = rec_write(buf + REC_FRAME_HDR, type, REC_COMP_NONE, klen, vlen, vlen, crc, key, val);
     FUZZ_CHECK(w == sz, "rec_write wrote %zu, rec_size says %zu", w, sz);
-    rec_frame_write(buf, 1 + d[3], (uint32_t)sz, 1, 0);
+    rec_frame_write(buf, 1 + d[3], (uint32_t)sz, 1, 0, d[3]);
     rec_view r;
     FUZZ_CHECK(rec_parse(buf + REC_FRAME_HDR, sz, &r) == REC_OK, "round trip parse");
     FUZZ_CHECK(r.klen == klen && r.vlen == vlen && r.type == type && rec_verify(&r), "round trip fields");

@@ -438,7 +438,8 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
         goto out;
     }
     uint64_t seq = ++db->last_seq;
-    rec_frame_write(dst, seq, (uint32_t)body, (uint32_t)nrec, 0);
+    rec_frame_write(dst, seq, (uint32_t)body, (uint32_t)nrec, 0,
+                    atomic_load_explicit(&seg->synced, memory_order_acquire));
     uint8_t *p = dst + REC_FRAME_HDR;
     uint64_t oldest = oldest_snapshot(db);
     for (size_t i = 0; i < n; i++) {

@@ -132,7 +132,8 @@ static int gc_flush(gc_run *g)
         util_put_u64(seqtab + REC_SEQS_ENTRY * i + 8, mv[i].sup);
         if (mv[i].seq > maxseq) maxseq = mv[i].seq;
     }
-    rec_frame_write(dst, maxseq, (uint32_t)(seqs_size + body), (uint32_t)(nm + 1), REC_F_RELOCATED);
+    rec_frame_write(dst, maxseq, (uint32_t)(seqs_size + body), (uint32_t)(nm + 1), REC_F_RELOCATED,
+                    atomic_load_explicit(&seg->synced, memory_order_acquire));
     uint8_t *p = dst + REC_FRAME_HDR;
     static const uint8_t zero_key = 0;
     uint32_t tab = (uint32_t)(REC_SEQS_ENTRY * nm);

@@ -316,26 +316,46 @@ static uint64_t seg_dirty_end(const log_segment *s, uint64_t from)
     return best;
 }
 
-/* 1 when a valid frame starts anywhere after `off` in the segment. */
-static int seg_has_frame_after(const log_segment *s, uint64_t off, uint64_t *at)
+/* Whether damage (or zeros) at `off` in the newest segment is a torn tail
+ * to cut off rather than corruption to report. With no valid frame after
+ * it (before `dirty`, the end of the non-zero bytes) it is: a write the
+ * crash interrupted. With valid frames after it, it is only when both
+ *  - no later frame recorded a durable watermark beyond `off` when it was
+ *    appended (else `off` was on disk, and what is there now is damage);
+ *  - and a whole 512-byte sector between `off` and the next valid frame is
+ *    zero: what a power cut leaves where a page never reached the disk
+ *    while later ones did. A flipped bit leaves no such sector, so damage
+ *    to data a process crash would have kept is still reported.
+ * (Frames written before the watermark existed record 0.) *at gets the
+ * offset of the first valid frame after `off`. */
+static int seg_tail_is_torn(const log_segment *s, uint64_t off, uint64_t dirty, uint64_t *at)
 {
     char why[128];
-    for (uint64_t o = off + 8; o + REC_FRAME_HDR <= s->size; o += 8) {
+    uint64_t first = 0;
+    for (uint64_t o = (off + 8) & ~(uint64_t)7; o + REC_FRAME_HDR <= dirty; o += 8) {
         if (util_get_u32(s->base + o) != REC_FRAME_MAGIC) continue;
         rec_frame f;
-        if (rec_frame_check(s->base + o, s->size - o, &f, why, sizeof why) == REC_OK) {
+        if (rec_frame_check(s->base + o, s->size - o, &f, why, sizeof why) != REC_OK) continue;
+        if (!first) first = o;
+        if (f.durable > off) {
             *at = o;
-            return 1;
+            return 0;
         }
+        o += f.total - 8;
     }
+    *at = first;
+    if (!first) return 1;
+    static const uint8_t zero[512];
+    for (uint64_t sec = (off + 511) & ~(uint64_t)511; sec + 512 <= first; sec += 512)
+        if (memcmp(s->base + sec, zero, 512) == 0) return 1;
     return 0;
 }
 
-/* Cuts segment s at off: zeroes what follows so a later replay cannot mistake
- * old bytes for frames, and makes the cut durable. */
-static int seg_cut(ldb_log *log, log_segment *s, uint64_t off)
+/* Cuts segment s at off: zeroes what follows (up to dirty, the end of its
+ * non-zero bytes) so a later replay cannot mistake old bytes for frames,
+ * and makes the cut durable. */
+static int seg_cut(ldb_log *log, log_segment *s, uint64_t off, uint64_t dirty)
 {
-    uint64_t dirty = seg_dirty_end(s, off);
     log->truncated_bytes += dirty - off;
     s->end = off;
     if (log->read_only || dirty == off) return LDB_OK;
@@ -438,28 +458,22 @@ int log_replay(ldb_log *log, uint64_t start_seg, uint64_t start_off, log_frame_f
         for (;;) {
             rec_frame f;
             rec_status st = rec_frame_check(s->base + off, s->size - off, &f, why, sizeof why);
-            if (st == REC_END) {
-                /* The written part ends here. In the newest segment, bytes
-                 * after a run of zeros (a page that never reached the disk
-                 * while later ones did) are frames recovery just discarded:
-                 * left in place, the next appends would land in front of
-                 * them, and a later replay would walk from the new frames
-                 * into the old ones and apply them. So the end of what was
-                 * accepted is always made the end of the file's contents. */
-                if (last && !log->read_only) {
-                    rc = seg_cut(log, s, off);
-                    if (rc) return rc;
-                }
-                break;
-            }
-            if (st == REC_BAD) {
-                uint64_t at = 0;
-                int later = seg_has_frame_after(s, off, &at);
-                if (last && !later) { /* a torn write at the tail */
-                    rc = seg_cut(log, s, off);
+            if (st == REC_END && !last) break; /* its written part ends here */
+            if (st != REC_OK) {
+                /* The end of what recovery accepts in the newest segment.
+                 * It becomes the end of the file's contents: bytes left
+                 * after it (frames behind a run of zeros) would otherwise
+                 * sit behind the next appends, and a later replay would
+                 * walk from the new frames into them and apply them. */
+                uint64_t dirty = last ? seg_dirty_end(s, off) : s->size, at = 0;
+                if (last && seg_tail_is_torn(s, off, dirty, &at)) {
+                    rc = seg_cut(log, s, off, dirty);
                     if (rc) return rc;
                     break;
                 }
+                if (st == REC_END)
+                    snprintf(why, sizeof why, "zeros before the valid frame at offset %" PRIu64,
+                             at);
                 if (!log->salvage) {
                     util_set_error("corrupt log: %s offset %" PRIu64 ": %s%s", s->path, off, why,
                                    last ? " (valid data follows; open with salvage to keep "
@@ -479,7 +493,7 @@ int log_replay(ldb_log *log, uint64_t start_seg, uint64_t start_off, log_frame_f
                     rc = seg_map_writable(s);
                     if (rc) return rc;
                 }
-                rc = seg_cut(log, s, off);
+                rc = seg_cut(log, s, off, seg_dirty_end(s, off));
                 if (rc) return rc;
                 break;
             }

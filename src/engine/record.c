@@ -44,14 +44,14 @@ size_t rec_write(uint8_t *dst, uint8_t type, uint8_t comp, uint16_t klen,
 }
 
 void rec_frame_write(uint8_t *dst, uint64_t seq, uint32_t body_len,
-                     uint32_t nrec, uint32_t flags)
+                     uint32_t nrec, uint32_t flags, uint64_t durable)
 {
     util_put_u32(dst, REC_FRAME_MAGIC);
     util_put_u64(dst + 8, seq);
     util_put_u32(dst + 16, body_len);
     util_put_u32(dst + 20, nrec);
     util_put_u32(dst + 24, flags);
-    util_put_u32(dst + 28, 0);
+    util_put_u32(dst + 28, durable > UINT32_MAX ? UINT32_MAX : (uint32_t)durable);
     util_put_u32(dst + 4, crc32c(dst + 8, REC_FRAME_HDR - 8));
 }
 
@@ -134,6 +134,7 @@ rec_status rec_frame_parse(const uint8_t *p, size_t avail, rec_frame *out)
     f.body_len = util_get_u32(p + 16);
     f.nrec = util_get_u32(p + 20);
     f.flags = util_get_u32(p + 24);
+    f.durable = util_get_u32(p + 28);
     f.total = REC_FRAME_HDR + (size_t)f.body_len;
     if (f.nrec == 0 || f.body_len < REC_HDR * (uint64_t)f.nrec || (f.body_len & 7) ||
         f.total > REC_MAX_FRAME || f.seq == 0)

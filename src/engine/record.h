@@ -9,7 +9,10 @@
  *   segment header: "LDBSEG01" | u32 version | u32 crc | u64 segment id |
  *                   u64 file size | 32 B reserved (zero)
  *   frame header (32 B): u32 magic "LDBF" | u32 hcrc (CRC32C of bytes 8..31) |
- *                   u64 seq | u32 body_len | u32 nrec | u32 flags | u32 0
+ *                   u64 seq | u32 body_len | u32 nrec | u32 flags |
+ *                   u32 durable (the segment's durable watermark when the
+ *                   frame was appended: every byte before it was on disk;
+ *                   0 in files written before it existed)
  *   record (16 B header): u32 crc (CRC32C of bytes 4.. end of value) |
  *                   u8 type | u8 compression | u16 klen | u32 vlen (stored) |
  *                   u32 raw length | key | value | zero padding to 8
@@ -66,6 +69,7 @@ typedef struct rec_view {
 typedef struct rec_frame {
     uint64_t seq;
     uint32_t body_len, nrec, flags;
+    uint32_t durable;    /* the watermark recorded at append (see above) */
     size_t total;        /* header + body */
 } rec_frame;
 
@@ -85,7 +89,7 @@ size_t rec_write(uint8_t *dst, uint8_t type, uint8_t comp, uint16_t klen,
                  uint32_t vlen, uint32_t rawlen, uint32_t crc, const void *key,
                  const void *val);
 void rec_frame_write(uint8_t *dst, uint64_t seq, uint32_t body_len,
-                     uint32_t nrec, uint32_t flags);
+                     uint32_t nrec, uint32_t flags, uint64_t durable);
 void rec_segment_header(uint8_t *dst, uint64_t seg_id, uint64_t size);
 /* REC_OK when the header is intact and names seg_id (seg_id 0 = any). */
 rec_status rec_segment_check(const uint8_t *p, size_t avail, uint64_t seg_id,

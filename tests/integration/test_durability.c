@@ -17,7 +17,8 @@
  * fails on the code before its fix:
  *  - a checkpoint naming the cleaner's relocated copies before they were
  *    synced (power cut right after the MANIFEST install);
- *  - a run of zeros inside the newest segment followed by older frames;
+ *  - an unwritten page inside the newest segment's unsynced tail, followed
+ *    by frames that did reach the disk;
  *  - a sync failure reported to another thread while the cleaner syncs its
  *    copies (the cleaner then deleted the originals), and while a
  *    checkpoint is being written (it was installed anyway);
@@ -382,10 +383,10 @@ static void test_checkpoint_names_only_durable_copies(void **state)
 
 /* ---- 2. zeros inside the newest segment ------------------------------- */
 
-static void put_k(const char *dir, const char *val, size_t len)
+static void put_k(const char *dir, ldb_sync_mode mode, const char *val, size_t len)
 {
     ldb_options o;
-    fill_opts(&o, LDB_SYNC_FULL, 1u << 20);
+    fill_opts(&o, mode, 1u << 20);
     ldb *db;
     assert_int_equal(ldb_open(dir, &o, &db), LDB_OK);
     assert_int_equal(ldb_put(db, "k", 1, val, len), LDB_OK);
@@ -404,40 +405,58 @@ static int get_k(const char *dir, char *out, size_t cap, size_t *len)
     return rc;
 }
 
-/* Ten versions of k, one frame each; the sixth frame's bytes are zeroed (a
- * page that never reached the disk while later ones did). Recovery stops
- * there, so k reads as version 5; a durable put of k must then survive the
- * next reopen, whatever the size of its frame. */
+#define ZR_LEN 200
+
+static void zr_value(char tag, int i, size_t len, char *v)
+{
+    memset(v, tag, len);
+    snprintf(v, len, "%c%02d", tag, i);
+}
+
+/* Forty versions of k written without a sync (NONE mode), one frame each;
+ * then a power cut leaves the page [4096, 8192) of the segment unwritten
+ * while later pages reached the disk. Recovery keeps the frames before the
+ * hole. Twenty versions put after that in FULL mode (each fdatasync'd) land
+ * in front of the old frames behind the hole; the last of them must be what
+ * k reads after the next reopen, whatever the size of their frames. */
 static void zero_run_case(size_t newlen)
 {
     char *dir = tu_tmpdir_fast("dur-zeros");
     assert_non_null(dir);
-    char v[64];
-    for (int i = 1; i <= 10; i++) {
-        snprintf(v, sizeof v, "version-%02d-of-k-padded-to-equal-size", i);
-        put_k(dir, v, strlen(v));
+    char v[ZR_LEN];
+    for (int i = 1; i <= 40; i++) {
+        zr_value('v', i, ZR_LEN, v);
+        put_k(dir, LDB_SYNC_NONE, v, ZR_LEN);
     }
     char *segs[4];
     assert_int_equal(tu_segments(dir, segs, 4), 1);
     uint64_t offs[64];
     size_t nf = tu_segment_frames(segs[0], offs, 64);
-    assert_int_equal(nf, 10);
-    assert_int_equal(tu_zero_range(segs[0], offs[5], offs[6]), 0);
-    char got[128];
+    assert_int_equal(nf, 40);
+    assert_true(offs[39] > 8192);
+    int kept = 0; /* frames wholly before the hole */
+    while (kept < 39 && offs[kept + 1] <= 4096) kept++;
+    assert_int_equal(tu_zero_range(segs[0], 4096, 8192), 0);
+    char got[ZR_LEN + 8];
     size_t gl = 0;
-    assert_int_equal(get_k(dir, got, sizeof got, &gl), LDB_OK);
-    assert_true(gl == strlen("version-05-of-k-padded-to-equal-size") &&
-                memcmp(got, "version-05", 10) == 0);
-    char nv[128];
-    memset(nv, 'N', sizeof nv);
-    put_k(dir, nv, newlen);
     int rc = get_k(dir, got, sizeof got, &gl);
     if (rc != LDB_OK)
-        fail_msg("reopen after a durable put over the zeros: %s (%s)", ldb_strerror(rc),
+        fail_msg("reopen after an unwritten page in the unsynced tail: %s (%s)", ldb_strerror(rc),
                  ldb_last_error());
-    if (gl != newlen || memcmp(got, nv, newlen) != 0)
-        fail_msg("k reads as \"%.*s\", not the value fdatasync'd last (discarded frames came back)",
-                 (int)gl, got);
+    zr_value('v', kept, ZR_LEN, v);
+    assert_true(gl == ZR_LEN && memcmp(got, v, ZR_LEN) == 0);
+    for (int i = 1; i <= 20; i++) {
+        zr_value('N', i, newlen, v);
+        put_k(dir, LDB_SYNC_FULL, v, newlen);
+    }
+    rc = get_k(dir, got, sizeof got, &gl);
+    if (rc != LDB_OK)
+        fail_msg("reopen after durable puts over the hole: %s (%s)", ldb_strerror(rc),
+                 ldb_last_error());
+    zr_value('N', 20, newlen, v);
+    if (gl != newlen || memcmp(got, v, newlen) != 0)
+        fail_msg("k reads as \"%.3s\" (%zu bytes), not N20, the value fdatasync'd last "
+                 "(discarded frames came back)", got, gl);
     free(segs[0]);
     tu_rmdir(dir);
     free(dir);
@@ -446,8 +465,8 @@ static void zero_run_case(size_t newlen)
 static void test_zero_run_in_newest_segment(void **state)
 {
     (void)state;
-    zero_run_case(strlen("version-01-of-k-padded-to-equal-size")); /* frames of equal size */
-    zero_run_case(7);                                           /* a shorter frame */
+    zero_run_case(ZR_LEN); /* frames of equal size */
+    zero_run_case(120);    /* shorter frames */
 }
 
 /* ---- 3. a failed sync seen by another thread -------------------------- */
