@@ -32,9 +32,14 @@ static inline void st64(_Atomic uint64_t *p, uint64_t v)
 {
     atomic_store_explicit(p, v, memory_order_relaxed);
 }
+/* Pairs with the release stores of count in node_assign and node_insert_at:
+ * a reader that sees a count sees every slot below it written. Version
+ * validation alone would catch the stale read, but only after the reader
+ * had followed a slot pointer not yet stored (on a weakly ordered CPU the
+ * count could arrive first). On x86 both are plain moves. */
 static inline uint32_t node_count(const idx_node *n)
 {
-    return atomic_load_explicit(&((idx_node *)n)->count, memory_order_relaxed);
+    return atomic_load_explicit(&((idx_node *)n)->count, memory_order_acquire);
 }
 static inline void *ld_ptr(idx_node *n, uint32_t i)
 {
@@ -475,7 +480,7 @@ static void node_assign(idx_node *n, const vslots *vs, uint32_t from, uint32_t t
             atomic_store_explicit(&n->sep[i], i == 0 ? NULL : vs->sep[from + i],
                                   memory_order_release);
     }
-    atomic_store_explicit(&n->count, m, memory_order_relaxed);
+    atomic_store_explicit(&n->count, m, memory_order_release); /* pairs with node_count */
     node_rebuild_prefixes(n);
 }
 
@@ -498,7 +503,7 @@ static void node_insert_at(idx_node *n, uint32_t pos, void *ptr, idx_key *sep,
     atomic_store_explicit(&n->ptr[pos], ptr, memory_order_release);
     if (!n->leaf) atomic_store_explicit(&n->sep[pos], sep, memory_order_release);
     set_slot_meta(n, pos, k, kl);
-    atomic_store_explicit(&n->count, cnt + 1, memory_order_relaxed);
+    atomic_store_explicit(&n->count, cnt + 1, memory_order_release); /* pairs with node_count */
 }
 
 /* Split point for cnt+1 virtual slots when the new one lands at pos:

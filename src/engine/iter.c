@@ -402,7 +402,11 @@ int ldb_iter_status(const ldb_iter *it)
 static void iter_flush_range(ldb_iter *it)
 {
     if (!it->txn || !it->has_range) return;
-    txn_note_range(it->txn, it->rlo, it->rlolen, it->rlo_inf, it->rhi, it->rhilen, it->rhi_inf);
+    /* Dropping the range silently would let a phantom inside it go unseen
+     * by a serializable commit: the transaction is marked instead. */
+    if (txn_note_range(it->txn, it->rlo, it->rlolen, it->rlo_inf, it->rhi, it->rhilen,
+                       it->rhi_inf) != LDB_OK)
+        it->txn->reads_lost = 1;
     it->has_range = 0;
 }
 

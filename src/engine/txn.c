@@ -216,8 +216,14 @@ int ldb_txn_commit(ldb_txn *t)
      * deleted after it could be dropped from the index before we look, and
      * the conflict would go unseen. (Retirement never waits for readers, so
      * holding our own read section here cannot block the commit.) */
-    if (!(t->flags & LDB_TXN_READONLY) && t->ws.nops)
+    if (t->reads_lost && (t->flags & LDB_TXN_SERIALIZABLE) && !(t->flags & LDB_TXN_READONLY) &&
+        t->ws.nops) {
+        util_set_error("a serializable transaction's read range could not be recorded (out of "
+                       "memory): it cannot be validated, nothing was applied");
+        rc = LDB_NOMEM;
+    } else if (!(t->flags & LDB_TXN_READONLY) && t->ws.nops) {
         rc = commit_wset(t->db, &t->ws, txn_validate, t);
+    }
     txn_free(t);
     return rc;
 }

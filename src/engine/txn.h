@@ -37,6 +37,8 @@ struct ldb_txn {
     wset ws;
     txn_range *reads;         /* serializable read set (points are lo == hi) */
     size_t nreads, cap_reads;
+    int reads_lost;           /* a range could not be recorded (no memory):
+                                 the commit cannot be validated, so it fails */
     void **scratch;           /* decompressed values handed out by get */
     size_t nscratch, cap_scratch;
     ldb_iter **iters;         /* open iterators over this transaction */
