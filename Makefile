@@ -103,8 +103,9 @@ test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=address,undefined OPT=-O1 test-run
 
 # ThreadSanitizer runs the tests with concurrent threads (readers, writers, the
-# maintenance thread, the log's pre-faulting helper).
-TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance %multiget %log_mapping,$(TEST_BIN))
+# checkpoint and cleaner threads, the log's pre-faulting helper, and the
+# durability races forced between them).
+TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance %multiget %log_mapping %durability %space %clock_step,$(TEST_BIN))
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 tsan-run
 tsan-run: $(TEST_BIN) $(CLI)

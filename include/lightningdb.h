@@ -95,12 +95,17 @@ typedef struct ldb_options {
                                    since the last (default 1) */
     /* Segment cleaning: relocates the live records of mostly-dead segments
      * and deletes the old files, bounding disk use. */
-    int cleaner;                /* run the background cleaner (default 1) */
-    double space_amp_target;    /* file bytes / live bytes to hold (default 2.0) */
-    double cleaner_cpu;         /* share of one core the cleaner may use while
-                                   under the target (default 0.25; above the
-                                   target it runs flat out, never stalling
-                                   writers) */
+    int cleaner;                /* run the background cleaner (default 1;
+                                   off: no cleaning, no write backpressure) */
+    double space_amp_target;    /* disk bytes / live bytes to hold (default
+                                   2.0): commits are slowed a segment before
+                                   the limit and wait for the cleaner at it,
+                                   so the directory stays within target x
+                                   live + 2 segments (floor: live +
+                                   checkpoints + 4 segments) */
+    double cleaner_cpu;         /* share of one core the cleaner may use well
+                                   under the limit (default 0.25; near it,
+                                   it runs flat out) */
     /* Value compression: values of at least compression_min bytes are
      * compressed when that saves an eighth or more. The algorithm is
      * recorded per record. */

@@ -194,6 +194,8 @@ static int cmd_stats(ldb *db, const dbopts *o)
         {"file_bytes", (double)s.file_bytes, 1},
         {"live_bytes", (double)s.live_bytes, 1},
         {"space_amplification", amp, 0},
+        {"space_used_bytes", (double)s.space_used_bytes, 1},
+        {"space_limit_bytes", (double)s.space_limit_bytes, 1},
         {"user_bytes", (double)s.user_bytes, 1},
         {"cleaner_bytes", (double)s.cleaner_bytes, 1},
         {"write_amplification", s.write_amplification, 0},

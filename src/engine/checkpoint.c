@@ -445,10 +445,12 @@ void ckpt_remove_stale(ldb *db)
     io_free_names(names, n);
 }
 
-/* The bytes the two named checkpoint files occupy (space accounting). */
+/* The bytes the two named checkpoint files occupy, plus as much again as
+ * the newest for the next one (written beside them before the oldest goes):
+ * space accounting must leave room for it. */
 void ckpt_note_disk_bytes(ldb *db)
 {
-    uint64_t total = 0;
+    uint64_t total = 0, newest = 0;
     for (int i = 0; i < 2; i++) {
         if (!db->ckpt_names[i][0]) continue;
         char path[4096];
@@ -459,8 +461,9 @@ void ckpt_note_disk_bytes(ldb *db)
             if (io_file_size(fd, &sz) == 0) total += sz;
             io_close(fd);
         }
+        if (i == 0) newest = sz;
     }
-    atomic_store(&db->ckpt_disk_bytes, total);
+    atomic_store(&db->ckpt_disk_bytes, total + newest);
 }
 
 /* ---- loading ----------------------------------------------------------- */

@@ -265,6 +265,10 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
          * sync failed, what the directory holds is unknown: latch. */
         if (r < 0) log_fail(&db->log);
     }
+    if (r < 0) { /* before the victim can be freed below */
+        util_set_error("cleaner: removing %s failed: %s", victim->path, strerror(-r));
+        rc = util_errno_to_rc(-r);
+    }
     pthread_mutex_lock(&db->commit_mu);
     if (epoch_retire(&db->ep, victim, log_segment_free, NULL) != LDB_OK) {
         /* Keep it mapped forever rather than unmap under a reader. */
@@ -275,10 +279,6 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
     epoch_reclaim(&db->ep);
     db_ctr_add(&db->st_cleaned_segments, 1);
     pthread_mutex_unlock(&db->commit_mu);
-    if (r < 0) {
-        util_set_error("cleaner: removing %s failed: %s", victim->path, strerror(-r));
-        rc = util_errno_to_rc(-r);
-    }
 out:
     alloc_free(g);
     return rc;

@@ -18,28 +18,31 @@
 #include "engine/alloc.h"
 #include "engine/util.h"
 
+/* Hooks may be set while the database's threads run: the argument is
+ * published before the function (release), read after it (acquire). */
 static _Atomic(io_fault_fn) io_hook;
-static void *io_hook_arg;
+static _Atomic(void *) io_hook_arg;
 
 void io_set_fault_hook(io_fault_fn fn, void *arg)
 {
-    io_hook_arg = arg;
-    atomic_store(&io_hook, fn);
+    atomic_store_explicit(&io_hook_arg, arg, memory_order_relaxed);
+    atomic_store_explicit(&io_hook, fn, memory_order_release);
 }
 
 static _Atomic(io_durable_fn) io_durable;
-static void *io_durable_arg;
+static _Atomic(void *) io_durable_arg;
 
 void io_set_durable_hook(io_durable_fn fn, void *arg)
 {
-    io_durable_arg = arg;
-    atomic_store(&io_durable, fn);
+    atomic_store_explicit(&io_durable_arg, arg, memory_order_relaxed);
+    atomic_store_explicit(&io_durable, fn, memory_order_release);
 }
 
 static inline void io_note_durable(const char *path, uint64_t len)
 {
-    io_durable_fn fn = atomic_load_explicit(&io_durable, memory_order_relaxed);
-    if (LDB_UNLIKELY(fn != NULL) && path) fn(path, len, io_durable_arg);
+    io_durable_fn fn = atomic_load_explicit(&io_durable, memory_order_acquire);
+    if (LDB_UNLIKELY(fn != NULL) && path)
+        fn(path, len, atomic_load_explicit(&io_durable_arg, memory_order_relaxed));
 }
 
 static const char *const io_names[IO_OP_COUNT] = {
@@ -53,12 +56,13 @@ const char *io_op_name(io_op op)
 
 static inline int io_fault(io_op op, const char *path)
 {
-    io_fault_fn fn = atomic_load_explicit(&io_hook, memory_order_relaxed);
+    io_fault_fn fn = atomic_load_explicit(&io_hook, memory_order_acquire);
     if (LDB_LIKELY(fn == NULL)) return 0;
+    void *io_hook_arg_v = atomic_load_explicit(&io_hook_arg, memory_order_relaxed);
     /* An injected EINTR is retried exactly like a real one (bounded, so a
      * hook that always interrupts cannot hang us). */
     int f, tries = 0;
-    do f = fn(op, path, io_hook_arg);
+    do f = fn(op, path, io_hook_arg_v);
     while (f == -EINTR && ++tries < 1000);
     return f == -EINTR ? -EIO : f;
 }

@@ -19,7 +19,11 @@ void space_limits_get(ldb *db, space_limits *l)
     uint64_t allowed = (uint64_t)(db->opt.space_amp_target * (double)live);
     uint64_t floor = live + ckpt + SPACE_FLOOR_SEGMENTS * S;
     l->hard = allowed > floor ? allowed : floor;
-    l->soft = l->hard - S;
+    /* The band writers are slowed in: a segment, or 1/32 of the limit on a
+     * large database, so the delay rises smoothly instead of writers
+     * switching between full speed and waiting. */
+    uint64_t band = l->hard / 32 > S ? l->hard / 32 : S;
+    l->soft = l->hard - band;
 }
 
 int space_throttle_needed(ldb *db)

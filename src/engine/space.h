@@ -7,9 +7,10 @@
  * the bytes the index points to:
  *   hard = max(space_amp_target x live, live + checkpoints + 4 S)
  *          a writer above it waits for the cleaner;
- *   soft = hard - S
+ *   soft = hard - max(S, hard / 32)
  *          above it, each commit owes a delay proportional to how far past
  *          soft it is (up to SPACE_MAX_DELAY_US at hard).
+ * Checkpoints count as the two kept plus room for the next one.
  * The cleaner works flat out, taking segments up to 95% live, from a
  * segment below soft. What the file system holds is `used` plus the
  * unwritten rest of the active segment (< S) and the copies the cleaner

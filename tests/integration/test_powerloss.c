@@ -304,6 +304,10 @@ static void child_main(const config *c, const char *dir, int fd)
     ldb_options o;
     fill_opts(c, &o);
     ldb *db;
+    /* Observed from before the open: the syncs recovery makes (a new
+     * database's first segment and its directory entry, a cut tail) are
+     * durability events too. */
+    io_set_durable_hook(on_durable, (void *)dir);
     int rc = ldb_open(dir, &o, &db);
     if (rc) {
         pl_msg m = {.kind = M_FAIL, .rc = rc};
@@ -316,10 +320,8 @@ static void child_main(const config *c, const char *dir, int fd)
     if (ldb_get(db, "last", 4, &last, sizeof last, &vl) == LDB_OK) next = last + 1;
     pl_msg st = {.kind = M_START, .a = next};
     send_msg(&st);
-    /* Observed from here: what recovery itself synced is in the baseline. */
     kill_at_rotation = c->rotation_kill;
     kill_at_manifest = c->manifest_kill;
-    io_set_durable_hook(on_durable, (void *)dir);
     child_thread = pthread_self();
     if (c->stall_syncer) io_set_fault_hook(stall_hook, NULL);
     if (c->manifest_kill) io_set_fault_hook(stall_cleaner_hook, NULL);
@@ -707,7 +709,7 @@ static void run_config(const config *c, uint64_t seed)
         /* Kill after a random number of acknowledgements, plus a random
          * pause so the kill lands anywhere inside a commit or a sync. */
         long target = (long)tu_rand_below(&r, (uint64_t)c->max_per_round + c->max_per_round / 4);
-        if (c->rotation_kill) target = 1L << 40; /* it kills itself */
+        if (c->rotation_kill || c->sync_kill) target = 1L << 40; /* it kills itself */
         long acks = 0;
         int killed = 0;
         pl_msg m;
