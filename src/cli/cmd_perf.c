@@ -28,6 +28,7 @@
 #include "perf/gitbuild.h"
 #include "perf/history.h"
 #include "perf/metrics.h"
+#include "perf/outcome.h"
 #include "perf/proc.h"
 #include "perf/progress.h"
 #include "perf/report.h"
@@ -186,7 +187,7 @@ typedef struct opts {
     const char *cmd;
     const char *history, *suite, *benchmark, *metric, *bin, *label;
     const char *base, *head, *base_bin, *head_bin, *against;
-    const char *md, *html, *csv, *json;
+    const char *md, *html, *csv, *json, *junit, *comment;
     const char *good, *bad, *build_cmd, *built_bin;
     const char *good_bin, *steps_file, *cache, *repo, *floor_machine;
     const char *gate_on;
@@ -236,7 +237,9 @@ static const optdef optdefs[] = {
     {"html", T_STR, O(html), "report"},
     {"comparison", T_LONG, O(comparison), "report"},
     {"csv", T_STR, O(csv), "export"},
-    {"json", T_STR, O(json), "export"},
+    {"json", T_STR, O(json), "export,check,ab,bisect,trend"},
+    {"junit", T_STR, O(junit), "check,ab,bisect,trend"},
+    {"comment", T_STR, O(comment), "check,ab,bisect,trend"},
     {"run", T_LONG, O(run), "export,report"},
     {"limit", T_LONG, O(limit), "history"},
     {"all", T_FLAG, O(all), "history"},
@@ -364,6 +367,7 @@ typedef struct ctx {
     int have_machine;
     perf_history *h;
     perf_error e;
+    int outcome_written;      /* --json/--junit/--comment done        */
 } ctx;
 
 static int is_file(const char *p)
@@ -845,6 +849,27 @@ static int gate_opt(const opts *o, int *gate_on)
     return 0;
 }
 
+/* Writes --json/--junit/--comment (each optional) for a gating command;
+ * a failure to write is reported and turns a pass into an error. */
+static int emit_outcome(ctx *c, perf_outcome *out, int *rc)
+{
+    opts *o = c->o;
+    c->outcome_written = 1;
+    if (!o->json && !o->junit && !o->comment)
+        return 0;
+    out->command = o->cmd;
+    out->exit_code = *rc;
+    if (!out->history)
+        out->history = c->history_path;
+    if (perf_outcome_write(out, o->json, o->junit, o->comment, &c->e)) {
+        cli_error("perf %s: %s", o->cmd, c->e.msg);
+        if (!*rc)
+            *rc = EXIT_USAGE;
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_check(ctx *c)
 {
     opts *o = c->o;
@@ -906,11 +931,17 @@ static int cmd_check(ctx *c)
                     cli_error("perf: %s", c->e.msg);
                     goto out;
                 }
-                printf("check: no baseline yet for machine %s, sync %s, suite %s: run %lld is "
-                       "now the baseline (nothing to compare on this first run; later runs are "
-                       "checked against it)\n",
-                       head.machine_id, head.sync_mode, head.suite, (long long)hid);
+                char msg[400];
+                perf_fmt(msg, sizeof msg,
+                         "no baseline yet for machine %s, sync %s, suite %s: run %lld is now "
+                         "the baseline (nothing to compare on this first run; later runs are "
+                         "checked against it)",
+                         head.machine_id, head.sync_mode, head.suite, (long long)hid);
+                printf("check: %s\n", msg);
                 rc = 0;
+                perf_outcome oc = {.message = msg, .machine_id = head.machine_id,
+                                   .sync_mode = head.sync_mode, .suite = head.suite};
+                emit_outcome(c, &oc, &rc);
                 goto out;
             }
             if (other && o->force) {
@@ -939,9 +970,14 @@ static int cmd_check(ctx *c)
         goto out;
     have_base = 1;
     if (bid == hid) {
-        printf("check: run %lld is the baseline itself; nothing to compare yet\n",
-               (long long)hid);
+        char msg[160];
+        perf_fmt(msg, sizeof msg, "run %lld is the baseline itself; nothing to compare yet",
+                 (long long)hid);
+        printf("check: %s\n", msg);
         rc = 0;
+        perf_outcome oc = {.message = msg, .machine_id = head.machine_id,
+                           .sync_mode = head.sync_mode, .suite = head.suite};
+        emit_outcome(c, &oc, &rc);
         goto out;
     }
     perf_strlcpy(cmp.kind, "check", sizeof cmp.kind);
@@ -985,6 +1021,9 @@ static int cmd_check(ctx *c)
     rc = cmp.exit_code;
     if (o->md && write_md(c, o->md, &cmp, &head))
         rc = rc ? rc : EXIT_USAGE;
+    perf_outcome oc = {.cmp = &cmp, .machine_id = head.machine_id, .sync_mode = head.sync_mode,
+                       .suite = cmp.suite};
+    emit_outcome(c, &oc, &rc);
 out:
     if (have_head)
         perf_run_info_free(&head);
@@ -1179,6 +1218,9 @@ static int cmd_ab(ctx *c)
     rc = r.cmp.exit_code;
     if (o->md && write_md(c, o->md, &r.cmp, NULL) && !rc)
         rc = EXIT_USAGE;
+    perf_outcome oc = {.cmp = &r.cmp, .machine_id = r.machine_id, .sync_mode = r.sync_mode,
+                       .suite = s.name};
+    emit_outcome(c, &oc, &rc);
 out:
     perf_ab_result_free(&r);
     perf_suite_free(&s);
@@ -1437,8 +1479,11 @@ static int cmd_trend(ctx *c)
     }
     printf("trend: suite %s, sync %s, machine %s\n", s.name, sync, this_machine(c));
     perf_report_trend_text(stdout, t, n);
-    perf_trends_free(t, n);
     rc = 0;
+    perf_outcome oc = {.machine_id = this_machine(c), .sync_mode = sync, .suite = s.name,
+                       .trends = t, .ntrends = n};
+    emit_outcome(c, &oc, &rc);
+    perf_trends_free(t, n);
 out:
     perf_suite_free(&s);
     return rc;
@@ -1552,6 +1597,10 @@ static int cmd_bisect(ctx *c)
     int rc = EXIT_USAGE;
     char repo[PATH_MAX], good[41], bad[41], good_bin[PATH_MAX], bad_bin[PATH_MAX];
     char suite_path[PATH_MAX], cache[PATH_MAX + 16], steps[PATH_MAX + 16], buf[1024], *bargv[64];
+    perf_bisect_step *sv = NULL;
+    perf_outcome oc = {.good = o->good, .bad = o->bad, .good_sha = good, .bad_sha = bad,
+                       .benchmark = o->benchmark};
+    good[0] = bad[0] = '\0';
     if (o->npos) {
         cli_error("perf bisect: unexpected argument '%s'", o->pos[0]);
         return EXIT_USAGE;
@@ -1617,10 +1666,16 @@ static int cmd_bisect(ctx *c)
     printf("bisect: %s (%.12s) vs good %s (%.12s), benchmark %s, %u rounds:\n", o->bad, bad,
            o->good, good, o->benchmark, r.rounds);
     perf_report_table(stdout, &r.cmp);
+    oc.cmp = &r.cmp;
+    oc.machine_id = r.machine_id;
+    oc.sync_mode = r.sync_mode;
+    oc.suite = s.name;
     if (!r.cmp.regressions) {
         cli_error("perf bisect: the bad revision is not measurably slower than the good one "
                   "(%s); nothing to bisect", r.cmp.inconclusive ? "inconclusive" : "no regression");
+        oc.message = cli_last_error();
         rc = r.cmp.inconclusive ? PERF_EXIT_INCONCLUSIVE : EXIT_USAGE;
+        emit_outcome(c, &oc, &rc);
         goto out;
     }
     char rs[32], mr[32];
@@ -1667,27 +1722,35 @@ static int cmd_bisect(ctx *c)
                              .step_args = (char *const *)args, .scratch = c->scratch};
     char first[41], tail[1024];
     int found = perf_bisect_drive(&bopt, first, tail, sizeof tail, &c->e);
-    perf_bisect_step *sv;
     size_t ns = perf_bisect_read_steps(steps, &sv);
     for (size_t i = 0; i < ns; i++)
         printf("  step %zu: %.12s  g %.3f [%.3f, %.3f] after %u rounds: %s\n", i + 1, sv[i].sha,
                sv[i].g, sv[i].g_lo, sv[i].g_hi, sv[i].rounds, sv[i].verdict);
-    free(sv);
+    oc.steps = sv;
+    oc.nsteps = ns;
     if (found < 0) {
         cli_error("perf bisect: %s", c->e.msg);
+        oc.message = cli_last_error();
+        emit_outcome(c, &oc, &rc);
         goto out;
     }
     if (!found) {
         printf("bisect: git could not pin a single commit (skipped steps around it):\n%s\n",
                tail);
         rc = PERF_EXIT_INCONCLUSIVE;
+        oc.message = "git could not pin a single commit: steps around it were skipped";
+        emit_outcome(c, &oc, &rc);
         goto out;
     }
     char subj[256];
     perf_git_subject(repo, first, subj, sizeof subj);
     printf("first bad commit: %s %s\n", first, subj);
     rc = 0;
+    oc.first_bad = first;
+    oc.first_bad_subject = subj;
+    emit_outcome(c, &oc, &rc);
 out:
+    free(sv);
     perf_ab_result_free(&r);
     perf_suite_free(&s);
     return rc;
@@ -1963,6 +2026,13 @@ int cli_perf_main(int argc, char **argv)
     find_root(&c);
     history_path(&c);
     int rc = fn(&c);
+    /* A gating command that stopped on an error before its verdict still
+     * leaves the files a CI job reads, saying so. */
+    if ((o.json || o.junit || o.comment) && !c.outcome_written && strcmp(name, "export") &&
+        rc != 0) {
+        perf_outcome oc = {.message = cli_last_error()};
+        emit_outcome(&c, &oc, &rc);
+    }
     drop_scratch(&c);
     perf_history_close(c.h);
     fflush(stdout);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -963,7 +964,10 @@ int perf_history_load_comparison(perf_history *h, int64_t id, const char *kinds,
         r.tolerance = sqlite3_column_double(b, 19);
         r.noise_floor = sqlite3_column_double(b, 20);
         r.floor_calibrated = sqlite3_column_int(b, 21);
-        r.v.p_value = sqlite3_column_double(b, 22);
+        /* A count row has no test: its p was NaN, which SQLite stores as
+         * NULL; reading that back as 0 would print "p 0". */
+        r.v.p_value = sqlite3_column_type(b, 22) == SQLITE_NULL ? NAN
+                                                                 : sqlite3_column_double(b, 22);
         r.v.p_exact = sqlite3_column_int(b, 23);
         char word[32];
         col_text(b, 24, word, sizeof word);
