@@ -7,6 +7,7 @@
 
 #include "perf/metrics.h"
 #include "perf/compare.h"
+#include "perf/outcome.h"
 #include "perf/stats.h"
 
 /* ---- numbers ----------------------------------------------------------- */
@@ -276,15 +277,22 @@ int perf_report_markdown(FILE *f, const perf_report_input *in)
             fprintf(f, "> **FORCED comparison** (`--force`): %s. Treat the verdicts with "
                        "suspicion.\n\n", c->mismatch);
         fprintf(f, "Base: %s  \nHead: %s\n\n", c->base_label, c->head_label);
-        fprintf(f, "| benchmark | metric | base | head | change | g [99%% CI] | p | limit | "
-                   "verdict |\n|---|---|---:|---:|---:|---|---:|---:|---|\n");
-        for (size_t i = 0; i < c->n; i++) {
-            const perf_cmp_row *r = &c->rows[i];
+        /* Regressions first, and the note in its own column: a reader
+         * scanning for what failed should not have to read 28 rows. */
+        fprintf(f, "| verdict | benchmark | metric | base | head | change | g [99%% CI] | p | "
+                   "limit | note |\n|---|---|---|---:|---:|---:|---|---:|---:|---|\n");
+        size_t norder = 0;
+        int oom = 0;
+        size_t *order = perf_outcome_order(c, &norder, &oom);
+        if (oom)
+            return -1;
+        for (size_t oi = 0; oi < norder; oi++) {
+            const perf_cmp_row *r = &c->rows[order[oi]];
             char name[128], b[32], h[32];
             series_label(r, name, sizeof name);
             if (r->status != PERF_ROW_OK) {
-                fprintf(f, "| %s | %s | | | | | | | %s: %s |\n", name, r->metric, perf_row_word(r),
-                        r->note);
+                fprintf(f, "| %s | %s | %s | | | | | | | %s |\n", perf_row_word(r), name,
+                        r->metric, r->note);
                 continue;
             }
             perf_fmt_value(r->v.median_base, r->unit, b, sizeof b);
@@ -297,17 +305,16 @@ int perf_report_markdown(FILE *f, const perf_report_input *in)
                 perf_fmt(pv, sizeof pv, "-");
             else
                 perf_fmt(pv, sizeof pv, "%.2g", r->v.p_value);
-            fprintf(f, "| %s | %s | %s | %s | %+.1f%% | %.3f [%.3f, %.3f] | %s | %.3f | %s%s%s",
-                    name, r->metric, b, h, change_pct(r), r->v.g, r->v.g_lo, r->v.g_hi, pv,
-                    r->v.limit, bold ? "**" : "", w, bold ? "**" : "");
+            fprintf(f, "| %s%s%s", bold ? "**" : "", w, bold ? "**" : "");
             if (r->v.verdict == PERF_VERDICT_INCONCLUSIVE)
                 fprintf(f, " (~%u reps/side)", r->v.reps_needed);
             if (!perf_row_gates(c, r))
                 fprintf(f, " (not gating)");
-            if (perf_row_is_count(r) && r->note[0])
-                fprintf(f, " %s", r->note);
-            fprintf(f, " |\n");
+            fprintf(f, " | %s | %s | %s | %s | %+.1f%% | %.3f [%.3f, %.3f] | %s | %.3f | %s |\n",
+                    name, r->metric, b, h, change_pct(r), r->v.g, r->v.g_lo, r->v.g_hi, pv,
+                    r->v.limit, r->note);
         }
+        free(order);
         fprintf(f, "\n");
         perf_report_summary_line(f, c);
         fprintf(f, "\n*g* is head/base for higher-is-better metrics and base/head otherwise, "
