@@ -219,3 +219,8 @@ valgrind-run: $(VALGRIND_TESTS) $(CLI)
 	    chmod +x $$w; done
 	@LIGHTNING_BIN=$(abspath $(CLI)) ./scripts/run_tests.sh \
 	    $(addprefix $(BUILD)/valgrind-wrap/,$(notdir $(VALGRIND_TESTS)))
+
+# ---- machine-readable verdicts and CI templates (issue 15) ----------------
+# These tests validate what they produce against the schemas in docs/schemas
+# and run the CI templates of examples/ci: they need the source tree.
+$(BUILD)/obj/tests/unit/test_perf_verdict.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
