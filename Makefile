@@ -224,3 +224,4 @@ valgrind-run: $(VALGRIND_TESTS) $(CLI)
 # These tests validate what they produce against the schemas in docs/schemas
 # and run the CI templates of examples/ci: they need the source tree.
 $(BUILD)/obj/tests/unit/test_perf_verdict.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
+$(BUILD)/obj/tests/integration/test_perf_ci.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
