@@ -108,6 +108,10 @@ static const cmd_help helps[] = {
      "  --establish-baseline  when this machine + sync + suite has no baseline yet,\n"
      "                 pin RUN as the baseline, say so, and pass (the first CI run)\n"
      "  --md FILE      also write the verdict table as Markdown\n"
+     "  --json FILE    the verdict as JSON, schema lightning-perf-verdict/1 (docs/perf.md)\n"
+     "  --junit FILE   the verdict as JUnit XML (a testcase per row) for CI test tabs\n"
+     "  --comment FILE a short GitHub-flavoured Markdown comment: verdict, regressions\n"
+     "                 first with size and interval, the rest folded\n"
      "  --gate-on G    counts, wallclock or either (default: the suite's gate_on,\n"
      "                 else either): which rows decide the exit code. Counts rows\n"
      "                 (measure = counts sections) are judged by their relative\n"
@@ -129,6 +133,10 @@ static const cmd_help helps[] = {
      "  --gate-on G            counts, wallclock or either (default: the suite's\n"
      "                         gate_on): which rows decide the exit code; counts\n"
      "                         sections run once per side (they are deterministic)\n"
+     "  --json FILE            the verdict as JSON, schema lightning-perf-verdict/1 (docs/perf.md)\n"
+     "  --junit FILE           the verdict as JUnit XML (a testcase per row) for CI test tabs\n"
+     "  --comment FILE         a short GitHub-flavoured Markdown comment: verdict, regressions\n"
+     "                         first with size and interval, the rest folded\n"
      "Exit 0 pass, 1 regression, 2 error, 3 inconclusive.\n"},
     {"calibrate",
      "usage: lightning perf calibrate [--rounds N] [--quick] [--benchmark LIST] [--bin PATH]\n"
@@ -143,7 +151,9 @@ static const cmd_help helps[] = {
      "the commit where it starts, medians before/after and the step; plus slow\n"
      "drift (Theil-Sen slope, Mann-Kendall test) over the window.\n"
      "  --benchmark B  a bench benchmark name, glob or suite section\n"
-     "  --metric M     default: each section's gated metrics\n"},
+     "  --metric M     default: each section's gated metrics\n"
+     "  --json/--junit/--comment FILE  the change points as lightning-perf-verdict/1\n"
+     "                 JSON, JUnit XML (one passing testcase per series) or Markdown\n"},
     {"bisect",
      "usage: lightning perf bisect --good REV --bad REV --benchmark B [--rounds N]\n"
      "                             [--max-rounds N] [--build-cmd CMD] [--built-bin REL]\n"
@@ -153,7 +163,9 @@ static const cmd_help helps[] = {
      "--max-rounds), then skipped; a commit that does not build is skipped.\n"
      "  --build-cmd CMD  build command, split on spaces, run in the worktree\n"
      "                   (default: make -jN build/lightning)\n"
-     "  --built-bin REL  the built lightning binary (default build/lightning)\n"},
+     "  --built-bin REL  the built lightning binary (default build/lightning)\n"
+     "  --json/--junit/--comment FILE  the result (bad vs good, the steps, the first\n"
+     "                   bad commit) as lightning-perf-verdict/1 JSON, JUnit or Markdown\n"},
     {"report",
      "usage: lightning perf report [--html FILE] [--md FILE] [--comparison ID]\n"
      "One self-contained HTML file (SVG charts: each benchmark's history with\n"
