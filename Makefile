@@ -225,3 +225,4 @@ valgrind-run: $(VALGRIND_TESTS) $(CLI)
 # and run the CI templates of examples/ci: they need the source tree.
 $(BUILD)/obj/tests/unit/test_perf_verdict.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
 $(BUILD)/obj/tests/integration/test_perf_ci.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
+$(BUILD)/obj/tests/integration/test_perf_verdict_cli.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
