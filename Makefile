@@ -18,7 +18,7 @@ OPT      ?= -O2
 SAN      ?=
 WERROR   ?= -Werror
 
-CPPFLAGS += -Iinclude -Isrc -Itests/common -D_GNU_SOURCE
+CPPFLAGS += -Iinclude -Isrc -Itests/common -I/usr/include/postgresql -D_GNU_SOURCE
 CFLAGS   ?=
 CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers \
@@ -30,7 +30,7 @@ endif
 LDFLAGS  += -pthread
 
 ENGINE_LIBS = -llz4 -lzstd
-TOOL_LIBS   = -llmdb -lrocksdb -lleveldb -lsqlite3 -ljansson -linih -lm
+TOOL_LIBS   = -llmdb -lrocksdb -lleveldb -lsqlite3 -lpq -ljansson -linih -lm
 TEST_LIBS   = -lcmocka
 
 ENGINE_SRC := $(sort $(wildcard src/engine/*.c))

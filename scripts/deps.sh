@@ -3,11 +3,14 @@
 # Idempotent: prints nothing and touches nothing when every package is present.
 # python3-jsonschema and libxml2-utils (xmllint) validate the verdict JSON and
 # JUnit XML against docs/schemas in the tests; python3-yaml, curl and jq run
-# the CI templates of examples/ci locally (tests/ci/run_ci_locally.py).
+# the CI templates of examples/ci locally (tests/ci/run_ci_locally.py);
+# libpq-dev is the PostgreSQL history backend, postgresql the throwaway server
+# its tests start (tests/common/pgtest.c).
 set -eu
 PKGS="pkg-config liblmdb-dev librocksdb-dev libleveldb-dev libsqlite3-dev \
 libcmocka-dev libzstd-dev liblz4-dev libjansson-dev libinih-dev valgrind git \
-python3-jsonschema libxml2-utils python3-yaml curl jq"
+python3-jsonschema libxml2-utils python3-yaml curl jq \
+libpq-dev postgresql"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
