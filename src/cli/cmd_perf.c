@@ -27,6 +27,8 @@
 #include "perf/export.h"
 #include "perf/gitbuild.h"
 #include "perf/history.h"
+#include "perf/history_copy.h"
+#include "perf/history_pg.h"
 #include "perf/metrics.h"
 #include "perf/outcome.h"
 #include "perf/proc.h"
@@ -60,10 +62,13 @@ static const char *const help_main =
     "  report     Markdown and self-contained HTML reports\n"
     "  export     the history as CSV or JSON\n"
     "  history    list the recorded runs\n"
+    "  copy-history --to DEST  copy this history (runs, baselines, floors,\n"
+    "             comparisons, ids kept) into an empty one, e.g. SQLite to PostgreSQL\n"
     "\n"
     "Common options:\n"
-    "  --history FILE   the history (default: $LIGHTNING_PERF_HISTORY, else\n"
-    "                   perf-history.db at the repository root)\n"
+    "  --history FILE|URL  the history: an SQLite file or a postgresql:// URL\n"
+    "                   (default: $LIGHTNING_PERF_HISTORY, else perf-history.db at\n"
+    "                   the repository root)\n"
     "  --suite FILE     suite file (default bench/suite.ini); --quick: bench/quick.ini\n"
     "  --benchmark LIST only these suite sections (comma-separated)\n"
     "\n"
@@ -177,6 +182,13 @@ static const cmd_help helps[] = {
      "FILE '-' is stdout. CSV columns: run_id, timestamp, commit, machine_id,\n"
      "benchmark, engine, sync_mode, threads, repetition, metric, value, unit,\n"
      "direction, dirty, suite, kind, proc, label.\n"},
+    {"copy-history",
+     "usage: lightning perf copy-history --to FILE|URL\n"
+     "Copies the history (--history, or the default) into an empty one: every run\n"
+     "with its samples, the baselines, noise floors and comparisons, with their ids\n"
+     "and times, so commands give the same output on the copy. The usual move: a\n"
+     "machine's perf-history.db into a shared PostgreSQL history\n"
+     "(--to postgresql://host/db).\n"},
     {"history",
      "usage: lightning perf history [--limit N] [--all]\n"
      "Lists this machine's runs (--all: every machine's), oldest first.\n"},
@@ -202,7 +214,7 @@ typedef struct opts {
     const char *md, *html, *csv, *json, *junit, *comment;
     const char *good, *bad, *build_cmd, *built_bin;
     const char *good_bin, *steps_file, *cache, *repo, *floor_machine;
-    const char *gate_on;
+    const char *gate_on, *to;
     const char *from_json[64];
     int n_from_json;
     int quick, force, no_record, all, help, establish;
@@ -264,6 +276,7 @@ static const optdef optdefs[] = {
     {"cache", T_STR, O(cache), "bisect-step"},
     {"repo", T_STR, O(repo), "bisect-step"},
     {"floor-machine", T_STR, O(floor_machine), "bisect-step"},
+    {"to", T_STR, O(to), "copy-history"},
 };
 #undef O
 
@@ -871,8 +884,10 @@ static int emit_outcome(ctx *c, perf_outcome *out, int *rc)
         return 0;
     out->command = o->cmd;
     out->exit_code = *rc;
+    char shown[PATH_MAX];
+    perf_history_redact(c->history_path, shown, sizeof shown);
     if (!out->history)
-        out->history = c->history_path;
+        out->history = shown;
     if (perf_outcome_write(out, o->json, o->junit, o->comment, &c->e)) {
         cli_error("perf %s: %s", o->cmd, c->e.msg);
         if (!*rc)
@@ -1993,6 +2008,30 @@ static int cmd_history(ctx *c)
 
 /* ---- entry -------------------------------------------------------------- */
 
+static int cmd_copy_history(ctx *c)
+{
+    opts *o = c->o;
+    if (o->npos || !o->to) {
+        cli_error("perf copy-history: --to FILE|URL is required (and nothing else)");
+        return EXIT_USAGE;
+    }
+    perf_history *dst = NULL;
+    perf_copy_stats st;
+    if (open_history(c, 0))
+        return EXIT_USAGE;
+    if (perf_history_open(o->to, 1, &dst, &c->e) || perf_history_copy(c->h, dst, &st, &c->e)) {
+        cli_error("perf copy-history: %s", c->e.msg);
+        perf_history_close(dst);
+        return EXIT_USAGE;
+    }
+    perf_history_close(dst);
+    char shown[PATH_MAX];
+    perf_history_redact(o->to, shown, sizeof shown);
+    printf("copied %zu runs (%zu samples), %zu baselines, %zu noise floors and %zu comparisons "
+           "into %s\n", st.runs, st.samples, st.baselines, st.floors, st.comparisons, shown);
+    return 0;
+}
+
 int cli_perf_main(int argc, char **argv)
 {
     static const struct {
@@ -2003,6 +2042,7 @@ int cli_perf_main(int argc, char **argv)
         {"ab", cmd_ab},            {"calibrate", cmd_calibrate}, {"trend", cmd_trend},
         {"bisect", cmd_bisect},    {"bisect-step", cmd_bisect_step},
         {"report", cmd_report},    {"export", cmd_export},       {"history", cmd_history},
+        {"copy-history", cmd_copy_history},
     };
     if (argc < 2) {
         fputs(help_main, stderr);

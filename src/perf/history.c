@@ -338,10 +338,12 @@ void perf_run_infos_free(perf_run_info *v, size_t n)
     free(v);
 }
 
-int perf_history_add_run(perf_history *h, perf_run_info *run, const perf_sample_set *s,
-                         perf_error *e)
+/* keep_id: insert with run->id (copy-history), else a new id. */
+static int insert_run(perf_history *h, perf_run_info *run, const perf_sample_set *s, int keep_id,
+                      perf_error *e)
 {
     perf_stmt *m = NULL, *r = NULL, *x = NULL;
+    char sql[1024];
     if (!run->created_at[0])
         perf_utc_now(run->created_at, sizeof run->created_at);
     if (!run->machine_id[0])
@@ -357,12 +359,16 @@ int perf_history_add_run(perf_history *h, perf_run_info *run, const perf_sample_
     bind_text(m, 3, run->created_at);
     if (step_done(h, m, e, "recording the machine"))
         goto fail;
-    if (prep(h, "INSERT INTO runs (created_at, kind, label, group_id, commit_sha, dirty, "
-                "compiler, cflags, machine_id, machine_json, suite, suite_path, suite_text, "
-                "sync_mode, bench_bin, bench_args, inject_slowdown, duration_s) VALUES "
-                "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18) RETURNING id",
-             &r, e))
+    perf_fmt(sql, sizeof sql,
+             "INSERT INTO runs (created_at, kind, label, group_id, commit_sha, dirty, "
+             "compiler, cflags, machine_id, machine_json, suite, suite_path, suite_text, "
+             "sync_mode, bench_bin, bench_args, inject_slowdown, duration_s%s) VALUES "
+             "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18%s) RETURNING id",
+             keep_id ? ", id" : "", keep_id ? ",?19" : "");
+    if (prep(h, sql, &r, e))
         goto fail;
+    if (keep_id)
+        perf_db_bind_int64(r, 19, run->id);
     bind_text(r, 1, run->created_at);
     bind_text(r, 2, run->kind[0] ? run->kind : "run");
     bind_text(r, 3, run->label);
@@ -424,8 +430,82 @@ fail:
     perf_db_finalize(r);
     perf_db_finalize(x);
     perf_db_exec(h->db, "ROLLBACK");
-    run->id = 0;
+    if (!keep_id)
+        run->id = 0;
     return -1;
+}
+
+int perf_history_add_run(perf_history *h, perf_run_info *run, const perf_sample_set *s,
+                         perf_error *e)
+{
+    return insert_run(h, run, s, 0, e);
+}
+
+int perf_history_import_run(perf_history *h, perf_run_info *run, const perf_sample_set *s,
+                            perf_error *e)
+{
+    if (run->id <= 0)
+        return perf_seterr(e, "importing a run needs its id");
+    return insert_run(h, run, s, 1, e);
+}
+
+int perf_history_import_baseline(perf_history *h, const perf_baseline_row *b, perf_error *e)
+{
+    perf_stmt *st;
+    if (prep(h, "INSERT INTO baselines VALUES (?1, ?2, ?3, ?4, ?5)", &st, e))
+        return -1;
+    bind_text(st, 1, b->machine_id);
+    bind_text(st, 2, b->sync_mode);
+    bind_text(st, 3, b->suite);
+    perf_db_bind_int64(st, 4, b->run_id);
+    bind_text(st, 5, b->set_at);
+    int rc = step_done(h, st, e, "importing a baseline");
+    perf_db_finalize(st);
+    return rc;
+}
+
+int perf_history_comparison_ids(perf_history *h, int64_t **out, size_t *n, perf_error *e)
+{
+    perf_stmt *st;
+    *out = NULL;
+    *n = 0;
+    if (prep(h, "SELECT id FROM comparisons ORDER BY id", &st, e))
+        return -1;
+    int64_t *v = NULL;
+    size_t cnt = 0;
+    int rc;
+    while ((rc = perf_db_step(st)) == PERF_DB_ROW) {
+        int64_t *nv = realloc(v, (cnt + 1) * sizeof *nv);
+        if (!nv) {
+            free(v);
+            perf_db_finalize(st);
+            return perf_seterr(e, "out of memory");
+        }
+        v = nv;
+        v[cnt++] = perf_db_col_int64(st, 0);
+    }
+    perf_db_finalize(st);
+    if (rc != PERF_DB_DONE) {
+        free(v);
+        return sqlerr(h, e, "listing comparisons");
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+int perf_history_sync_ids(perf_history *h, perf_error *e)
+{
+    /* SQLite takes max(id) + 1 by itself; PostgreSQL's sequences must be
+     * told about the ids that were inserted explicitly. */
+    if (perf_db_kind(h->db) != PERF_DB_POSTGRES)
+        return 0;
+    return exec(h,
+                "SELECT setval(pg_get_serial_sequence('runs', 'id'), "
+                "coalesce((SELECT max(id) FROM runs), 0) + 1, false);"
+                "SELECT setval(pg_get_serial_sequence('comparisons', 'id'), "
+                "coalesce((SELECT max(id) FROM comparisons), 0) + 1, false)",
+                e);
 }
 
 int perf_history_set_group(perf_history *h, int64_t run_id, int64_t group_id, perf_error *e)
@@ -843,17 +923,23 @@ static void bind_opt_run(perf_stmt *st, int i, int64_t id)
         perf_db_bind_null(st, i);
 }
 
-int perf_history_save_comparison(perf_history *h, perf_comparison *c, perf_error *e)
+static int insert_comparison(perf_history *h, perf_comparison *c, int keep_id, perf_error *e)
 {
     perf_stmt *a = NULL, *b = NULL;
+    char sql[512];
     if (!c->created_at[0])
         perf_utc_now(c->created_at, sizeof c->created_at);
     if (exec(h, "BEGIN IMMEDIATE", e))
         return -1;
-    if (prep(h, "INSERT INTO comparisons (created_at, kind, base_run, head_run, suite, forced, "
-                "mismatch, exit_code, base_label, head_label) VALUES "
-                "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) RETURNING id", &a, e))
+    perf_fmt(sql, sizeof sql,
+             "INSERT INTO comparisons (created_at, kind, base_run, head_run, suite, forced, "
+             "mismatch, exit_code, base_label, head_label%s) VALUES "
+             "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10%s) RETURNING id",
+             keep_id ? ", id" : "", keep_id ? ",?11" : "");
+    if (prep(h, sql, &a, e))
         goto fail;
+    if (keep_id)
+        perf_db_bind_int64(a, 11, c->id);
     bind_text(a, 1, c->created_at);
     bind_text(a, 2, c->kind);
     bind_opt_run(a, 3, c->base_run);
@@ -921,8 +1007,21 @@ fail:
     perf_db_finalize(a);
     perf_db_finalize(b);
     perf_db_exec(h->db, "ROLLBACK");
-    c->id = 0;
+    if (!keep_id)
+        c->id = 0;
     return -1;
+}
+
+int perf_history_save_comparison(perf_history *h, perf_comparison *c, perf_error *e)
+{
+    return insert_comparison(h, c, 0, e);
+}
+
+int perf_history_import_comparison(perf_history *h, perf_comparison *c, perf_error *e)
+{
+    if (c->id <= 0)
+        return perf_seterr(e, "importing a comparison needs its id");
+    return insert_comparison(h, c, 1, e);
 }
 
 static perf_verdict verdict_from_word(const char *w)

@@ -1,7 +1,10 @@
 /*
  * perf/history.h — the result history of `lightning perf`: one SQLite file
- * (default perf-history.db at the repository root) holding runs and their
- * samples, pinned baselines, calibrated noise floors and comparisons.
+ * (default perf-history.db at the repository root), or a PostgreSQL
+ * database shared by many machines (a postgresql:// URL; history_pg.h),
+ * holding runs and their samples, pinned baselines, calibrated noise
+ * floors and comparisons. Both backends have the same tables and
+ * semantics; history.c runs the same queries on both (sqldb.h).
  *
  * Schema (version PERF_HISTORY_SCHEMA_VERSION, kept in PRAGMA user_version
  * and in meta.schema_version; docs/perf.md has the full DDL):
@@ -37,7 +40,8 @@
  *   together or not at all); all SQL uses prepared statements.
  * - A perf_history handle belongs to one thread. Several processes may
  *   share a file: SQLite locks it, and a busy timeout of 10 s rides out
- *   another process's write.
+ *   another process's write. On PostgreSQL any number of processes write
+ *   at once (transactions, sequences, upserts).
  * - Functions return 0 on success, -1 with e set on failure; lookups that
  *   may find nothing return 1 found / 0 not found.
  */
@@ -188,6 +192,17 @@ int perf_history_series_keys(perf_history *h, const perf_run_filter *f, perf_ser
 typedef int (*perf_sample_visit_fn)(void *ctx, const perf_run_info *run, const perf_sample *s);
 int perf_history_visit_samples(perf_history *h, const perf_run_filter *f, int64_t run_id,
                                perf_sample_visit_fn fn, void *ctx, perf_error *e);
+
+/* Copying a history (copy-history, history_copy.h): the rows as they
+ * are, with their ids and times. A run or comparison whose id exists is an
+ * error; perf_history_sync_ids makes new ids follow the copied ones. */
+int perf_history_import_run(perf_history *h, perf_run_info *run, const perf_sample_set *s,
+                            perf_error *e);
+int perf_history_import_baseline(perf_history *h, const perf_baseline_row *b, perf_error *e);
+int perf_history_import_comparison(perf_history *h, perf_comparison *c, perf_error *e);
+/* Every comparison id, ascending (malloc'd). */
+int perf_history_comparison_ids(perf_history *h, int64_t **out, size_t *n, perf_error *e);
+int perf_history_sync_ids(perf_history *h, perf_error *e);
 
 /* The current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ". */
 void perf_utc_now(char *out, size_t cap);
