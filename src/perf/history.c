@@ -77,6 +77,12 @@ static const char *const migrations[] = {
     "  p_value REAL, p_exact INTEGER, verdict TEXT NOT NULL, reps_needed INTEGER,"
     "  mde90 REAL, cv_base REAL, cv_head REAL, reason TEXT, note TEXT);"
     "CREATE INDEX comparison_rows_by_id ON comparison_rows(comparison_id);",
+    /* 1 -> 2: testbeds. machine_id becomes the machine key (a user-chosen
+     * name, or the fingerprint as before); the fingerprint each run
+     * measured on is kept beside it. Existing runs were keyed by their
+     * fingerprint, so that is theirs. */
+    "ALTER TABLE runs ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';"
+    "UPDATE runs SET fingerprint = machine_id;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(N_MIGRATIONS == PERF_HISTORY_SCHEMA_VERSION,
@@ -362,13 +368,16 @@ static int insert_run(perf_history *h, perf_run_info *run, const perf_sample_set
     perf_fmt(sql, sizeof sql,
              "INSERT INTO runs (created_at, kind, label, group_id, commit_sha, dirty, "
              "compiler, cflags, machine_id, machine_json, suite, suite_path, suite_text, "
-             "sync_mode, bench_bin, bench_args, inject_slowdown, duration_s%s) VALUES "
-             "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18%s) RETURNING id",
-             keep_id ? ", id" : "", keep_id ? ",?19" : "");
+             "sync_mode, bench_bin, bench_args, inject_slowdown, duration_s, fingerprint%s) "
+             "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19%s) "
+             "RETURNING id",
+             keep_id ? ", id" : "", keep_id ? ",?20" : "");
     if (prep(h, sql, &r, e))
         goto fail;
     if (keep_id)
-        perf_db_bind_int64(r, 19, run->id);
+        perf_db_bind_int64(r, 20, run->id);
+    /* Unnamed runs are keyed by their fingerprint: it is the key. */
+    bind_text(r, 19, run->fingerprint[0] ? run->fingerprint : run->machine_id);
     bind_text(r, 1, run->created_at);
     bind_text(r, 2, run->kind[0] ? run->kind : "run");
     bind_text(r, 3, run->label);
@@ -524,7 +533,8 @@ int perf_history_set_group(perf_history *h, int64_t run_id, int64_t group_id, pe
     "r.id, r.created_at, r.kind, r.label, r.group_id, r.commit_sha, r.dirty, r.compiler, " \
     "r.cflags, r.machine_id, r.machine_json, r.suite, r.suite_path, r.suite_text, "        \
     "r.sync_mode, r.bench_bin, r.bench_args, r.inject_slowdown, r.duration_s, "            \
-    "(SELECT count(*) FROM samples s WHERE s.run_id = r.id)"
+    "(SELECT count(*) FROM samples s WHERE s.run_id = r.id), r.fingerprint"
+#define RUN_NCOLS 21
 
 static void read_run(perf_stmt *st, perf_run_info *o)
 {
@@ -549,6 +559,7 @@ static void read_run(perf_stmt *st, perf_run_info *o)
     o->inject_slowdown = perf_db_col_double(st, 17);
     o->duration_s = perf_db_col_double(st, 18);
     o->n_samples = (size_t)perf_db_col_int64(st, 19);
+    col_text(st, 20, o->fingerprint, sizeof o->fingerprint);
 }
 
 int perf_history_get_run(perf_history *h, int64_t id, perf_run_info *out, perf_error *e)
@@ -706,7 +717,7 @@ int perf_history_visit_samples(perf_history *h, const perf_run_filter *f, int64_
             read_run(st, &run);
         }
         perf_sample p;
-        read_sample(st, 20, &p);
+        read_sample(st, RUN_NCOLS, &p);
         stop = fn(ctx, &run, &p);
     }
     perf_run_info_free(&run);

@@ -12,7 +12,8 @@
  *   machines(machine_id, info_json, first_seen, last_seen)
  *   runs(id, created_at, kind, label, group_id, commit_sha, dirty, compiler,
  *        cflags, machine_id, machine_json, suite, suite_path, suite_text,
- *        sync_mode, bench_bin, bench_args, inject_slowdown, duration_s)
+ *        sync_mode, bench_bin, bench_args, inject_slowdown, duration_s,
+ *        fingerprint)                                   (fingerprint: v2)
  *   samples(run_id, benchmark, engine, sync_mode, threads, params,
  *           repetition, proc, metric, value, unit, direction)
  *   baselines(machine_id, sync_mode, suite, run_id, set_at)
@@ -55,7 +56,14 @@
 #include "perf/error.h"
 #include "perf/sample.h"
 
-#define PERF_HISTORY_SCHEMA_VERSION 1
+#define PERF_HISTORY_SCHEMA_VERSION 2
+
+/* A machine key: the user's testbed name (--machine NAME) or, without
+ * one, the 16-hex-digit fingerprint (bench/machine.h). Runs, baselines and
+ * noise floors are keyed by it, so a named testbed keeps its baseline
+ * across kernel updates that change the fingerprint; the fingerprint of
+ * every run is kept beside it (perf_run_info.fingerprint). */
+#define PERF_MACHINE_KEY_CAP 65
 
 typedef struct perf_history perf_history;
 
@@ -69,7 +77,8 @@ typedef struct perf_run_info {
     int dirty;               /* 1, 0, -1 unknown                            */
     char compiler[128];
     char cflags[1024];
-    char machine_id[17];
+    char machine_id[PERF_MACHINE_KEY_CAP]; /* the machine key (above)       */
+    char fingerprint[17];    /* the hardware/OS fingerprint it ran on       */
     char *machine_json;      /* owned, may be NULL                          */
     char suite[64];
     char suite_path[4096];
@@ -124,7 +133,7 @@ int perf_history_get_baseline(perf_history *h, const char *machine_id, const cha
                               perf_error *e);
 
 typedef struct perf_baseline_row {
-    char machine_id[17];
+    char machine_id[PERF_MACHINE_KEY_CAP];
     char sync_mode[16];
     char suite[64];
     int64_t run_id;
@@ -135,7 +144,7 @@ int perf_history_list_baselines(perf_history *h, perf_baseline_row **out, size_t
                                 perf_error *e);
 
 typedef struct perf_noise_row {
-    char machine_id[17];
+    char machine_id[PERF_MACHINE_KEY_CAP];
     char sync_mode[16];
     char benchmark[64];
     char engine[32];

@@ -69,6 +69,9 @@ static const char *const pg_migrations[] = {
     "  mde90 DOUBLE PRECISION, cv_base DOUBLE PRECISION, cv_head DOUBLE PRECISION,"
     "  reason TEXT, note TEXT, seq BIGSERIAL);"
     "CREATE INDEX comparison_rows_by_id ON comparison_rows(comparison_id);",
+    /* 1 -> 2: testbeds (history.c's step 1 -> 2 says why) */
+    "ALTER TABLE runs ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';"
+    "UPDATE runs SET fingerprint = machine_id;",
 };
 #define PG_N_MIGRATIONS (sizeof pg_migrations / sizeof pg_migrations[0])
 _Static_assert(PG_N_MIGRATIONS == PERF_HISTORY_SCHEMA_VERSION,

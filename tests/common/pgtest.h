@@ -18,7 +18,7 @@
 
 typedef struct pgtest {
     char dir[64];
-    char url[256];   /* postgresql:///postgres?host=DIR&user=perf */
+    char url[320];   /* postgresql:///postgres?host=DIR&user=perf */
     int running;
 } pgtest;
 

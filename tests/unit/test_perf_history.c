@@ -9,7 +9,9 @@
  * PostgreSQL backend (history_pg.h) on a throwaway server
  * (tests/common/pgtest.h), each on a fresh database, plus its own
  * refusals: a newer schema_migrations version, a lightning_perf schema
- * holding foreign tables.
+ * holding foreign tables. On both: a version-1 history migrates forward
+ * keeping its runs, and a named testbed keys runs and baselines by its
+ * name with the fingerprint kept beside it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -390,6 +392,91 @@ static void test_failed_insert_leaves_nothing(void **state)
     perf_history_close(h);
 }
 
+/* A history made by the version-1 build: today's, with step 1 -> 2 undone
+ * (its column dropped, its version record removed). */
+static void downgrade_to_v1(void)
+{
+    if (!strncmp(db, "postgresql://", 13)) {
+        pgtest tmp = pg;
+        snprintf(tmp.url, sizeof tmp.url, "%s", db);
+        assert_int_equal(pgtest_exec(&tmp, "ALTER TABLE lightning_perf.runs DROP COLUMN "
+                                           "fingerprint; DELETE FROM "
+                                           "lightning_perf.schema_migrations WHERE version = 2"),
+                         0);
+        return;
+    }
+    sqlite3 *s;
+    assert_int_equal(sqlite3_open(db, &s), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(s, "ALTER TABLE runs DROP COLUMN fingerprint; PRAGMA "
+                                     "user_version = 1; UPDATE meta SET value = '1' WHERE key = "
+                                     "'schema_version'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(s);
+}
+
+static void test_migrates_from_v1(void **state)
+{
+    (void)state;
+    perf_history *h;
+    perf_error e;
+    OK(perf_history_open(db, 1, &h, &e));
+    int64_t id = add_run(h, "dddddddddddddddd", "old", 1.0, 3);
+    perf_history_close(h);
+    downgrade_to_v1();
+    int v = 0;
+    OK(perf_history_file_version(db, &v, &e));
+    assert_int_equal(v, 1);
+    /* opening migrates forward; the old run keeps everything and gets its
+     * fingerprint (its machine key was the fingerprint) */
+    OK(perf_history_open(db, 0, &h, &e));
+    perf_run_info r;
+    FOUND(perf_history_get_run(h, id, &r, &e));
+    assert_string_equal(r.commit, "old");
+    assert_string_equal(r.fingerprint, "dddddddddddddddd");
+    assert_int_equal((int)r.n_samples, 6);
+    perf_run_info_free(&r);
+    perf_history_close(h);
+    OK(perf_history_file_version(db, &v, &e));
+    assert_int_equal(v, PERF_HISTORY_SCHEMA_VERSION);
+}
+
+/* A named testbed: the key is the name, the fingerprint is kept. */
+static void test_named_machine(void **state)
+{
+    (void)state;
+    perf_history *h;
+    perf_error e;
+    OK(perf_history_open(db, 1, &h, &e));
+    perf_sample_set set = {0};
+    perf_sample smp;
+    sample(&smp, "read-random", "ops_per_sec", 0, 1.0);
+    assert_int_equal(perf_samples_push(&set, &smp), 0);
+    perf_run_info run;
+    memset(&run, 0, sizeof run);
+    snprintf(run.kind, sizeof run.kind, "run");
+    snprintf(run.machine_id, sizeof run.machine_id, "ci-runner-large.eu-west");
+    snprintf(run.fingerprint, sizeof run.fingerprint, "eeeeeeeeeeeeeeee");
+    snprintf(run.suite, sizeof run.suite, "default");
+    snprintf(run.sync_mode, sizeof run.sync_mode, "NONE");
+    OK(perf_history_add_run(h, &run, &set, &e));
+    OK(perf_history_set_baseline(h, run.machine_id, "NONE", "default", run.id, &e));
+    perf_run_info back;
+    FOUND(perf_history_get_run(h, run.id, &back, &e));
+    assert_string_equal(back.machine_id, "ci-runner-large.eu-west");
+    assert_string_equal(back.fingerprint, "eeeeeeeeeeeeeeee");
+    perf_run_info_free(&back);
+    int64_t bid = 0;
+    FOUND(perf_history_get_baseline(h, "ci-runner-large.eu-west", "NONE", "default", &bid, NULL,
+                                    0, &e));
+    assert_int_equal(bid, run.id);
+    perf_run_filter f = {.machine_id = "ci-runner-large.eu-west"};
+    int64_t latest = 0;
+    FOUND(perf_history_latest_run(h, &f, &latest, &e));
+    assert_int_equal(latest, run.id);
+    perf_samples_free(&set);
+    perf_history_close(h);
+}
+
 /* ---- the same tests on PostgreSQL ----------------------------------- */
 
 static int pg_setup(void **state)
@@ -463,6 +550,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_baselines_and_floors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_comparison_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_insert_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_named_machine, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     const struct CMUnitTest pg_tests[] = {
@@ -472,6 +561,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_comparison_round_trip, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_failed_insert_leaves_nothing, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_pg_refusals, pg_setup, pg_teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_from_v1, pg_setup, pg_teardown),
+        cmocka_unit_test_setup_teardown(test_named_machine, pg_setup, pg_teardown),
     };
     failed += cmocka_run_group_tests_name("postgresql", pg_tests, pg_group_setup,
                                           pg_group_teardown);
