@@ -227,3 +227,4 @@ $(BUILD)/obj/tests/unit/test_perf_verdict.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(a
 $(BUILD)/obj/tests/integration/test_perf_ci.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
 $(BUILD)/obj/tests/integration/test_perf_verdict_cli.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
 $(BUILD)/obj/tests/integration/test_perf_history_pg.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
+$(BUILD)/obj/tests/integration/test_perf_testbeds.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'

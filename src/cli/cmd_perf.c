@@ -71,6 +71,10 @@ static const char *const help_main =
     "                   the repository root)\n"
     "  --suite FILE     suite file (default bench/suite.ini); --quick: bench/quick.ini\n"
     "  --benchmark LIST only these suite sections (comma-separated)\n"
+    "  --machine NAME   this testbed's name (default: $LIGHTNING_PERF_MACHINE, else\n"
+    "                   the machine fingerprint): runs, baselines and noise floors\n"
+    "                   are keyed by it, so a kernel update that changes the\n"
+    "                   fingerprint keeps the baseline; history --all shows machines\n"
     "\n"
     "Exit codes (check, ab, bisect): 0 pass, 1 regression, 2 usage or run error,\n"
     "3 inconclusive (too noisy to decide; the output says how many repetitions\n"
@@ -214,7 +218,7 @@ typedef struct opts {
     const char *md, *html, *csv, *json, *junit, *comment;
     const char *good, *bad, *build_cmd, *built_bin;
     const char *good_bin, *steps_file, *cache, *repo, *floor_machine;
-    const char *gate_on, *to;
+    const char *gate_on, *to, *machine;
     const char *from_json[64];
     int n_from_json;
     int quick, force, no_record, all, help, establish;
@@ -236,6 +240,7 @@ typedef struct optdef {
 #define O(f) offsetof(opts, f)
 static const optdef optdefs[] = {
     {"history", T_STR, O(history), "*"},
+    {"machine", T_STR, O(machine), "*"},
     {"help", T_FLAG, O(help), "*"},
     {"suite", T_STR, O(suite), "run,check,ab,calibrate,trend,bisect,bisect-step,report"},
     {"quick", T_FLAG, O(quick), "run,check,ab,calibrate,trend,bisect,report"},
@@ -390,6 +395,7 @@ typedef struct ctx {
     char scratch[PATH_MAX];   /* private temporary directory          */
     bench_machine machine;    /* this machine                         */
     int have_machine;
+    char machine_name[PERF_MACHINE_KEY_CAP]; /* --machine, or ""      */
     perf_history *h;
     perf_error e;
     int outcome_written;      /* --json/--junit/--comment done        */
@@ -455,13 +461,47 @@ static int open_history(ctx *c, int create)
     return 0;
 }
 
+/* The machine key of this machine's runs: its testbed name when it has
+ * one, else its fingerprint. */
 static const char *this_machine(ctx *c)
 {
+    if (c->machine_name[0])
+        return c->machine_name;
     if (!c->have_machine) {
         bench_machine_probe(&c->machine, NULL);
         c->have_machine = 1;
     }
     return c->machine.machine_id;
+}
+
+/* --machine, else $LIGHTNING_PERF_MACHINE: a name people recognise in
+ * tables and URLs. */
+static int machine_name(ctx *c)
+{
+    const char *env = getenv("LIGHTNING_PERF_MACHINE");
+    const char *n = c->o->machine ? c->o->machine : env && env[0] ? env : NULL;
+    if (!n)
+        return 0;
+    size_t len = strlen(n);
+    int ok = len >= 1 && len < sizeof c->machine_name;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isalnum((unsigned char)n[i]) || strchr("._:-", n[i]);
+    if (!ok) {
+        cli_error("perf: machine name '%s' must be 1-%zu letters, digits, '.', '_', ':' or "
+                  "'-'", n, sizeof c->machine_name - 1);
+        return -1;
+    }
+    perf_strlcpy(c->machine_name, n, sizeof c->machine_name);
+    return 0;
+}
+
+/* A run measured here, recorded under this testbed's name when it has
+ * one; the fingerprint it measured on stays beside it. */
+static void name_run(ctx *c, perf_run_info *r)
+{
+    perf_strlcpy(r->fingerprint, r->machine_id, sizeof r->fingerprint);
+    if (c->machine_name[0])
+        perf_strlcpy(r->machine_id, c->machine_name, sizeof r->machine_id);
 }
 
 static int make_scratch(ctx *c)
@@ -687,6 +727,7 @@ static int cmd_run(ctx *c)
     char want[16];
     perf_strlcpy(want, s.sync, sizeof want);
     upper(want);
+    name_run(c, &run);
     if (!o->n_from_json && strcmp(run.sync_mode, want))
         fprintf(stderr, "lightning perf: warning: the suite asks for sync %s but bench reports "
                         "%s\n", want, run.sync_mode);
@@ -1017,6 +1058,15 @@ static int cmd_check(ctx *c)
         }
         cmp.forced = 1;
     }
+    if (!strcmp(base.machine_id, head.machine_id) && base.fingerprint[0] &&
+        head.fingerprint[0] && strcmp(base.fingerprint, head.fingerprint)) {
+        /* A named testbed whose kernel or hardware changed: still the same
+         * machine to the user, but say so. */
+        size_t l = strlen(cmp.mismatch);
+        perf_fmt(cmp.mismatch + l, sizeof cmp.mismatch - l,
+                 "%smachine %s: fingerprint %s (base) -> %s (head)", l ? "; " : "",
+                 head.machine_id, base.fingerprint, head.fingerprint);
+    }
     if (suite_for_run(c, &head, &s))
         goto out;
     if (perf_history_load_samples(c->h, hid, &hs, &c->e) ||
@@ -1128,6 +1178,8 @@ static int record_ab(ctx *c, perf_ab_result *r, const perf_suite *s, const char 
              kind_b);
     perf_side_run_info(&r->base, s, kind_a, la, &ra);
     perf_side_run_info(&r->head, s, kind_b, lb, &rb);
+    name_run(c, &ra);
+    name_run(c, &rb);
     /* A revision built here is known exactly: its commit id, clean. */
     if (sha_a && sha_a[0]) {
         perf_strlcpy(ra.commit, sha_a, sizeof ra.commit);
@@ -1202,7 +1254,8 @@ static int cmd_ab(ctx *c)
                        .rounds = rounds,
                        .scratch = c->scratch,
                        .progress = &pr,
-                       .history = c->h};
+                       .history = c->h,
+                       .machine_key = c->machine_name};
     perf_cmp_opts_default(&ao.cmp);
     if (gate_opt(o, &ao.cmp.gate_on))
         goto out;
@@ -1297,7 +1350,8 @@ static int cmd_calibrate(ctx *c)
                        .rounds = rounds,
                        .scratch = c->scratch,
                        .progress = &pr,
-                       .history = NULL /* judge the A/A test on the default floor */};
+                       .history = NULL /* judge the A/A test on the default floor */,
+                       .machine_key = c->machine_name};
     perf_cmp_opts_default(&ao.cmp);
     perf_progress_init(&pr, (unsigned)perf_runner_interleaved_calls(&s, rounds, 0),
                        "perf calibrate");
@@ -1674,7 +1728,8 @@ static int cmd_bisect(ctx *c)
     unsigned rounds = o->rounds ? (unsigned)o->rounds : s.rounds;
     unsigned maxr = o->max_rounds ? (unsigned)o->max_rounds : rounds * 4;
     perf_ab_opts ao = {.suite = &s, .base_bin = good_bin, .head_bin = bad_bin, .rounds = rounds,
-                       .scratch = c->scratch, .progress = &pr, .history = c->h};
+                       .scratch = c->scratch, .progress = &pr, .history = c->h,
+                       .machine_key = c->machine_name};
     perf_cmp_opts_default(&ao.cmp);
     ao.cmp.estimate_power = 0;
     perf_progress_init(&pr, (unsigned)perf_runner_interleaved_calls(&s, rounds, 0),
@@ -1980,10 +2035,13 @@ static int cmd_history(ctx *c)
     perf_history_list_baselines(c->h, &b, &nb, NULL);
     int ver = 0;
     perf_history_file_version(c->history_path, &ver, NULL);
-    printf("history %s (schema %d): %zu run%s%s%s\n", c->history_path, ver, n, n == 1 ? "" : "s",
+    char shown[PATH_MAX];
+    perf_history_redact(c->history_path, shown, sizeof shown);
+    printf("history %s (schema %d): %zu run%s%s%s\n", shown, ver, n, n == 1 ? "" : "s",
            o->all ? "" : " on this machine ", o->all ? "" : this_machine(c));
-    printf("%6s  %-20s  %-11s  %-17s  %-10s  %-6s  %7s  %8s  %s\n", "id", "time (UTC)", "kind",
-           "commit", "suite", "sync", "samples", "seconds", "label");
+    printf("%6s  %-20s  %-11s  %-17s  %-10s  %-6s  %7s  %8s  %-24s  %s\n", "id", "time (UTC)",
+           "kind", "commit", "suite", "sync", "samples", "seconds", "machine (fingerprint)",
+           "label");
     for (size_t i = 0; i < n; i++) {
         const perf_run_info *r = &runs[i];
         int is_base = 0;
@@ -1995,9 +2053,14 @@ static int cmd_history(ctx *c)
         char inj[48] = "";
         if (r->inject_slowdown > 0)
             perf_fmt(inj, sizeof inj, " (injected slowdown %g%%)", r->inject_slowdown);
-        printf("%6lld  %-20s  %-11s  %-17s  %-10s  %-6s  %7zu  %8.1f  %s%s%s\n", (long long)r->id,
-               r->created_at, r->kind, commit, r->suite, r->sync_mode, r->n_samples, r->duration_s,
-               is_base ? "[baseline] " : "", r->label, inj);
+        char mach[PERF_MACHINE_KEY_CAP + 24];
+        if (r->fingerprint[0] && strcmp(r->fingerprint, r->machine_id))
+            perf_fmt(mach, sizeof mach, "%s (%.8s)", r->machine_id, r->fingerprint);
+        else
+            perf_fmt(mach, sizeof mach, "%s", r->machine_id);
+        printf("%6lld  %-20s  %-11s  %-17s  %-10s  %-6s  %7zu  %8.1f  %-24s  %s%s%s\n",
+               (long long)r->id, r->created_at, r->kind, commit, r->suite, r->sync_mode,
+               r->n_samples, r->duration_s, mach, is_base ? "[baseline] " : "", r->label, inj);
     }
     if (!o->all && !n)
         printf("(no runs on this machine; --all lists every machine's)\n");
@@ -2077,6 +2140,8 @@ int cli_perf_main(int argc, char **argv)
         perf_strlcpy(c.exe, "lightning", sizeof c.exe);
     find_root(&c);
     history_path(&c);
+    if (machine_name(&c))
+        return EXIT_USAGE;
     int rc = fn(&c);
     /* A gating command that stopped on an error before its verdict still
      * leaves the files a CI job reads, saying so. */

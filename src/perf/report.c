@@ -737,7 +737,8 @@ int perf_report_html(FILE *f, const perf_report_input *in)
     }
     if (in->nruns) {
         fprintf(f, "<h2>Recent runs</h2>\n<table><tr><th>id</th><th>time</th><th>kind</th>"
-                   "<th>commit</th><th>suite</th><th>sync</th><th>samples</th><th>label</th></tr>\n");
+                   "<th>commit</th><th>suite</th><th>sync</th><th>machine</th><th>samples</th>"
+                   "<th>label</th></tr>\n");
         for (size_t i = 0; i < in->nruns; i++) {
             const perf_run_info *r = &in->runs[i];
             fprintf(f, "<tr><td>%lld%s</td><td>%s</td><td>%s</td><td><code>%.12s%s</code></td>"
@@ -745,7 +746,11 @@ int perf_report_html(FILE *f, const perf_report_input *in)
                     (long long)r->id, r->id == in->baseline_run ? " (baseline)" : "",
                     r->created_at, r->kind, r->commit, r->dirty > 0 ? "+dirty" : "");
             esc(f, r->suite);
-            fprintf(f, "</td><td>%s</td><td class='num'>%zu</td><td>", r->sync_mode, r->n_samples);
+            fprintf(f, "</td><td>%s</td><td>", r->sync_mode);
+            esc(f, r->machine_id);
+            if (r->fingerprint[0] && strcmp(r->fingerprint, r->machine_id))
+                fprintf(f, " <small>(%.8s)</small>", r->fingerprint);
+            fprintf(f, "</td><td class='num'>%zu</td><td>", r->n_samples);
             esc(f, r->label);
             fprintf(f, "</td></tr>\n");
         }
