@@ -36,6 +36,7 @@
 #include "perf/report.h"
 #include "perf/results.h"
 #include "perf/runner.h"
+#include "perf/site.h"
 #include "perf/suite.h"
 #include "perf/trend.h"
 
@@ -176,11 +177,13 @@ static const cmd_help helps[] = {
      "  --json/--junit/--comment FILE  the result (bad vs good, the steps, the first\n"
      "                   bad commit) as lightning-perf-verdict/1 JSON, JUnit or Markdown\n"},
     {"report",
-     "usage: lightning perf report [--html FILE] [--md FILE] [--comparison ID]\n"
+     "usage: lightning perf report [--html FILE] [--md FILE] [--comparison ID] [--site DIR]\n"
      "One self-contained HTML file (SVG charts: each benchmark's history with\n"
      "change points, the last comparison's ratios with confidence intervals,\n"
      "latency percentiles) and a Markdown summary for a CI job page. Without\n"
-     "--html/--md the Markdown goes to stdout.\n"},
+     "--html/--md the Markdown goes to stdout.\n"
+     "  --site DIR  a static dashboard of the whole history: DIR/index.html (every\n"
+     "              testbed's latest verdict and series) and a page per series\n"},
     {"export",
      "usage: lightning perf export (--csv FILE | --json FILE) [--run ID]\n"
      "FILE '-' is stdout. CSV columns: run_id, timestamp, commit, machine_id,\n"
@@ -215,7 +218,7 @@ typedef struct opts {
     const char *cmd;
     const char *history, *suite, *benchmark, *metric, *bin, *label;
     const char *base, *head, *base_bin, *head_bin, *against;
-    const char *md, *html, *csv, *json, *junit, *comment;
+    const char *md, *html, *csv, *json, *junit, *comment, *site;
     const char *good, *bad, *build_cmd, *built_bin;
     const char *good_bin, *steps_file, *cache, *repo, *floor_machine;
     const char *gate_on, *to, *machine;
@@ -264,6 +267,7 @@ static const optdef optdefs[] = {
     {"no-record", T_FLAG, O(no_record), "ab"},
     {"md", T_STR, O(md), "check,ab,report"},
     {"html", T_STR, O(html), "report"},
+    {"site", T_STR, O(site), "report"},
     {"comparison", T_LONG, O(comparison), "report"},
     {"csv", T_STR, O(csv), "export"},
     {"json", T_STR, O(json), "export,check,ab,bisect,trend"},
@@ -1840,9 +1844,37 @@ out:
 
 /* ---- report ------------------------------------------------------------- */
 
+static int cmd_report_site(ctx *c)
+{
+    perf_suite s = {0};
+    int have_suite = load_suite(c, &s) == 0;
+    if (open_history(c, 0)) {
+        if (have_suite)
+            perf_suite_free(&s);
+        return EXIT_USAGE;
+    }
+    char now[32], shown[PATH_MAX];
+    perf_utc_now(now, sizeof now);
+    perf_history_redact(c->history_path, shown, sizeof shown);
+    perf_site_input in = {.h = c->h, .suite = have_suite ? &s : NULL, .history_shown = shown,
+                          .generated_at = now};
+    perf_site_stats st;
+    int rc = perf_site_write(&in, c->o->site, &st, &c->e);
+    if (rc)
+        cli_error("perf report --site: %s", c->e.msg);
+    else
+        printf("wrote %s/index.html: %zu testbed%s, %zu pages\n", c->o->site, st.testbeds,
+               st.testbeds == 1 ? "" : "s", st.pages);
+    if (have_suite)
+        perf_suite_free(&s);
+    return rc ? EXIT_USAGE : 0;
+}
+
 static int cmd_report(ctx *c)
 {
     opts *o = c->o;
+    if (o->site)
+        return cmd_report_site(c);
     perf_run_info run = {0};
     perf_sample_set samples = {0};
     perf_comparison cmp = {0};
@@ -1924,9 +1956,13 @@ static int cmd_report(ctx *c)
         if (have_suite ? gated_by_suite(&s, &k) : !strcmp(k.metric, "ops_per_sec"))
             floors[kept++] = floors[i];
     }
+    double *tol = nt ? malloc(nt * sizeof *tol) : NULL;
+    for (size_t i = 0; tol && i < nt; i++)
+        tol[i] = perf_trend_tolerance(have_suite ? &s : NULL, &t[i]);
     perf_report_input in = {.title = "Lightning DB performance report",
                             .history_path = c->history_path,
                             .generated_at = now,
+                            .trend_tolerance = tol,
                             .run = have_run ? &run : NULL,
                             .run_samples = have_run ? &samples : NULL,
                             .cmp = got ? &cmp : NULL,
@@ -1960,6 +1996,7 @@ static int cmd_report(ctx *c)
     }
     if (!o->html && !o->md && perf_report_markdown(stdout, &in))
         rc = EXIT_USAGE;
+    free(tol);
 out:
     if (have_run)
         perf_run_info_free(&run);

@@ -1166,6 +1166,8 @@ int perf_history_series(perf_history *h, const perf_run_filter *f, const perf_se
         int64_t id = rc == PERF_DB_ROW ? perf_db_col_int64(st, 0) : 0;
         if ((rc != PERF_DB_ROW || id != cur) && nv) {
             perf_median(vals, nv, &pts[np - 1].median);
+            perf_quantile(vals, nv, 0.25, &pts[np - 1].q25);
+            perf_quantile(vals, nv, 0.75, &pts[np - 1].q75);
             pts[np - 1].n = nv;
             nv = 0;
         }

@@ -181,6 +181,7 @@ typedef struct perf_series_point {
     char commit[41];
     int dirty;
     double median;
+    double q25, q75;         /* the middle half of the run's repetitions    */
     size_t n;
 } perf_series_point;
 
