@@ -5,12 +5,13 @@
 # JUnit XML against docs/schemas in the tests; python3-yaml, curl and jq run
 # the CI templates of examples/ci locally (tests/ci/run_ci_locally.py);
 # libpq-dev is the PostgreSQL history backend, postgresql the throwaway server
-# its tests start (tests/common/pgtest.c).
+# its tests start (tests/common/pgtest.c); chromium renders the HTML report and
+# the --site pages headless in test_perf_site.
 set -eu
 PKGS="pkg-config liblmdb-dev librocksdb-dev libleveldb-dev libsqlite3-dev \
 libcmocka-dev libzstd-dev liblz4-dev libjansson-dev libinih-dev valgrind git \
 python3-jsonschema libxml2-utils python3-yaml curl jq \
-libpq-dev postgresql"
+libpq-dev postgresql chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
