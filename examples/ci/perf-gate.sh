@@ -29,6 +29,9 @@
 #   PERF_OUT              outputs (default perf-out)
 #   PERF_SUITE            suite file (default bench/quick.ini)
 #   PERF_LABEL            recorded with the runs (branch, commit, job URL)
+#   PERF_HISTORY          a shared history (postgresql://...) instead of the
+#                         cached SQLite file
+#   PERF_MACHINE          a testbed name for the runs (docs/perf.md, testbeds)
 #   PERF_UPDATE_BASELINE  1 on the main branch
 #   PERF_RUN_ARGS, PERF_AB_ARGS  extra arguments (e.g. --inject-slowdown 20
 #                         to see the gate fail on purpose)
@@ -45,7 +48,12 @@ if [ ! -x "$L" ]; then
     echo "perf-gate: $L is not an executable (build it first: make build/lightning)" >&2
     exit 2
 fi
-export LIGHTNING_PERF_HISTORY="$CACHE/perf-history.db"
+# A shared history (PERF_HISTORY=postgresql://..., from a CI secret) makes
+# every runner's results one history; the cached file is the default.
+export LIGHTNING_PERF_HISTORY="${PERF_HISTORY:-$CACHE/perf-history.db}"
+# A testbed name (PERF_MACHINE) keeps one baseline across runners whose
+# fingerprints differ; use it only for runners that are really alike.
+if [ -n "${PERF_MACHINE:-}" ]; then export LIGHTNING_PERF_MACHINE="$PERF_MACHINE"; fi
 export LIGHTNING_PERF_PROGRESS=0
 
 rank() { # regression > error > inconclusive > pass
