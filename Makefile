@@ -18,7 +18,7 @@ OPT      ?= -O2
 SAN      ?=
 WERROR   ?= -Werror
 
-CPPFLAGS += -Iinclude -Isrc -Itests/common -D_GNU_SOURCE
+CPPFLAGS += -Iinclude -Isrc -Itests/common -I/usr/include/postgresql -D_GNU_SOURCE
 CFLAGS   ?=
 CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers \
@@ -30,7 +30,7 @@ endif
 LDFLAGS  += -pthread
 
 ENGINE_LIBS = -llz4 -lzstd
-TOOL_LIBS   = -llmdb -lrocksdb -lleveldb -lsqlite3 -ljansson -linih -lm
+TOOL_LIBS   = -llmdb -lrocksdb -lleveldb -lsqlite3 -lpq -ljansson -linih -lm
 TEST_LIBS   = -lcmocka
 
 ENGINE_SRC := $(sort $(wildcard src/engine/*.c))
@@ -220,3 +220,12 @@ valgrind-run: $(VALGRIND_TESTS) $(CLI)
 	    chmod +x $$w; done
 	@LIGHTNING_BIN=$(abspath $(CLI)) ./scripts/run_tests.sh \
 	    $(addprefix $(BUILD)/valgrind-wrap/,$(notdir $(VALGRIND_TESTS)))
+
+# ---- machine-readable verdicts and CI templates (issue 15) ----------------
+# These tests validate what they produce against the schemas in docs/schemas
+# and run the CI templates of examples/ci: they need the source tree.
+$(BUILD)/obj/tests/unit/test_perf_verdict.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
+$(BUILD)/obj/tests/integration/test_perf_ci.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
+$(BUILD)/obj/tests/integration/test_perf_verdict_cli.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
+$(BUILD)/obj/tests/integration/test_perf_history_pg.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'
+$(BUILD)/obj/tests/integration/test_perf_testbeds.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'

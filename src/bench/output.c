@@ -67,6 +67,16 @@ static double primary_value(const bench_result *r, int *better, const char **uni
     return m->value;
 }
 
+double bench_result_primary(const bench_result *r, int *better, const char **unit)
+{
+    return primary_value(r, better, unit);
+}
+
+const bench_result **bench_report_sorted(const bench_report *rep)
+{
+    return sorted_results(rep);
+}
+
 /* ---- lightning-bench/1 ------------------------------------------------------ */
 
 static json_t *num_or_null(double v, int have)

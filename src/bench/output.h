@@ -44,6 +44,15 @@ int bench_report_write_table(FILE *f, const bench_report *rep);
  * parameters. */
 int bench_write_workload_list(FILE *f);
 
+/* The value that judges a result (ops_per_sec, or the metric named by
+ * r->primary: bytes_per_key, open_s), its direction (BENCH_BETTER_*) and
+ * unit; NaN when the result lacks it. */
+double bench_result_primary(const bench_result *r, int *better, const char **unit);
+
+/* The results in the canonical order above, as a new malloc'd array of
+ * pointers (free() it), or NULL on allocation failure. */
+const bench_result **bench_report_sorted(const bench_report *rep);
+
 /* The gbench/table row name "benchmark/engine/sync/threads:T". */
 void bench_result_name(const bench_result *r, char *buf, size_t cap);
 

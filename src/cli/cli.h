@@ -13,5 +13,7 @@ int cli_perf_main(int argc, char **argv);  /* lightning perf */
 
 /* Prints "lightning: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The text of the last cli_error (without the prefix), or NULL. */
+const char *cli_last_error(void);
 
 #endif

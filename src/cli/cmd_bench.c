@@ -19,6 +19,7 @@
 
 #include "bench/counts.h"
 #include "bench/engine.h"
+#include "bench/format.h"
 #include "bench/output.h"
 #include "bench/runner.h"
 #include "bench/workloads.h"
@@ -57,7 +58,9 @@ static void usage(FILE *f)
 "                       or /tmp); it is removed afterwards unless --keep-data\n"
 "  --keep-data          keep the data directory (its path is printed)\n"
 "  --json FILE          also write the lightning-bench/1 JSON document to FILE\n"
-"  --format FMT         stdout format: table (default), json, gbench\n"
+"  --format FMT         stdout format: table (default), json, gbench, csv or\n"
+"                       markdown (hyperfine-style summaries, one row per\n"
+"                       benchmark/threads/engine; docs/bench.md)\n"
 "  --quick              small sizes for CI and tests: 10000 keys, 0.2 s, 0.05 s\n"
 "                       warm-up, 1 rep (explicit options win)\n"
 "  --sample-every N     latency sample period, a power of two (default 16)\n"
@@ -215,7 +218,7 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
-enum { FMT_TABLE, FMT_JSON, FMT_GBENCH };
+enum { FMT_TABLE, FMT_JSON, FMT_GBENCH, FMT_CSV, FMT_MARKDOWN };
 
 int cli_bench_main(int argc, char **argv)
 {
@@ -311,6 +314,10 @@ int cli_bench_main(int argc, char **argv)
                 format = FMT_JSON;
             else if (strcmp(optarg, "gbench") == 0)
                 format = FMT_GBENCH;
+            else if (strcmp(optarg, "csv") == 0)
+                format = FMT_CSV;
+            else if (strcmp(optarg, "markdown") == 0 || strcmp(optarg, "md") == 0)
+                format = FMT_MARKDOWN;
             else
                 goto bad_value;
             break;
@@ -455,6 +462,8 @@ int cli_bench_main(int argc, char **argv)
     switch (format) {
     case FMT_JSON: wrc = bench_report_write_json(stdout, &rep, argc, argv); break;
     case FMT_GBENCH: wrc = bench_report_write_gbench(stdout, &rep); break;
+    case FMT_CSV: wrc = bench_report_write_csv(stdout, &rep); break;
+    case FMT_MARKDOWN: wrc = bench_report_write_markdown(stdout, &rep); break;
     default: wrc = bench_report_write_table(stdout, &rep); break;
     }
     if (wrc != 0) {

@@ -18,14 +18,22 @@
 #include "cli/cli.h"
 #include "lightningdb.h"
 
+/* The last message, so a command can also put it in the files a CI job
+ * reads (perf's --json/--junit/--comment) when it stops on an error. */
+static char last_error[1024];
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("lightning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "lightning: %s\n", last_error);
+}
+
+const char *cli_last_error(void)
+{
+    return last_error[0] ? last_error : NULL;
 }
 
 typedef struct dbopts {

@@ -27,12 +27,16 @@
 #include "perf/export.h"
 #include "perf/gitbuild.h"
 #include "perf/history.h"
+#include "perf/history_copy.h"
+#include "perf/history_pg.h"
 #include "perf/metrics.h"
+#include "perf/outcome.h"
 #include "perf/proc.h"
 #include "perf/progress.h"
 #include "perf/report.h"
 #include "perf/results.h"
 #include "perf/runner.h"
+#include "perf/site.h"
 #include "perf/suite.h"
 #include "perf/trend.h"
 
@@ -59,12 +63,19 @@ static const char *const help_main =
     "  report     Markdown and self-contained HTML reports\n"
     "  export     the history as CSV or JSON\n"
     "  history    list the recorded runs\n"
+    "  copy-history --to DEST  copy this history (runs, baselines, floors,\n"
+    "             comparisons, ids kept) into an empty one, e.g. SQLite to PostgreSQL\n"
     "\n"
     "Common options:\n"
-    "  --history FILE   the history (default: $LIGHTNING_PERF_HISTORY, else\n"
-    "                   perf-history.db at the repository root)\n"
+    "  --history FILE|URL  the history: an SQLite file or a postgresql:// URL\n"
+    "                   (default: $LIGHTNING_PERF_HISTORY, else perf-history.db at\n"
+    "                   the repository root)\n"
     "  --suite FILE     suite file (default bench/suite.ini); --quick: bench/quick.ini\n"
     "  --benchmark LIST only these suite sections (comma-separated)\n"
+    "  --machine NAME   this testbed's name (default: $LIGHTNING_PERF_MACHINE, else\n"
+    "                   the machine fingerprint): runs, baselines and noise floors\n"
+    "                   are keyed by it, so a kernel update that changes the\n"
+    "                   fingerprint keeps the baseline; history --all shows machines\n"
     "\n"
     "Exit codes (check, ab, bisect): 0 pass, 1 regression, 2 usage or run error,\n"
     "3 inconclusive (too noisy to decide; the output says how many repetitions\n"
@@ -107,6 +118,10 @@ static const cmd_help helps[] = {
      "  --establish-baseline  when this machine + sync + suite has no baseline yet,\n"
      "                 pin RUN as the baseline, say so, and pass (the first CI run)\n"
      "  --md FILE      also write the verdict table as Markdown\n"
+     "  --json FILE    the verdict as JSON, schema lightning-perf-verdict/1 (docs/perf.md)\n"
+     "  --junit FILE   the verdict as JUnit XML (a testcase per row) for CI test tabs\n"
+     "  --comment FILE a short GitHub-flavoured Markdown comment: verdict, regressions\n"
+     "                 first with size and interval, the rest folded\n"
      "  --gate-on G    counts, wallclock or either (default: the suite's gate_on,\n"
      "                 else either): which rows decide the exit code. Counts rows\n"
      "                 (measure = counts sections) are judged by their relative\n"
@@ -128,6 +143,10 @@ static const cmd_help helps[] = {
      "  --gate-on G            counts, wallclock or either (default: the suite's\n"
      "                         gate_on): which rows decide the exit code; counts\n"
      "                         sections run once per side (they are deterministic)\n"
+     "  --json FILE            the verdict as JSON, schema lightning-perf-verdict/1 (docs/perf.md)\n"
+     "  --junit FILE           the verdict as JUnit XML (a testcase per row) for CI test tabs\n"
+     "  --comment FILE         a short GitHub-flavoured Markdown comment: verdict, regressions\n"
+     "                         first with size and interval, the rest folded\n"
      "Exit 0 pass, 1 regression, 2 error, 3 inconclusive.\n"},
     {"calibrate",
      "usage: lightning perf calibrate [--rounds N] [--quick] [--benchmark LIST] [--bin PATH]\n"
@@ -142,7 +161,9 @@ static const cmd_help helps[] = {
      "the commit where it starts, medians before/after and the step; plus slow\n"
      "drift (Theil-Sen slope, Mann-Kendall test) over the window.\n"
      "  --benchmark B  a bench benchmark name, glob or suite section\n"
-     "  --metric M     default: each section's gated metrics\n"},
+     "  --metric M     default: each section's gated metrics\n"
+     "  --json/--junit/--comment FILE  the change points as lightning-perf-verdict/1\n"
+     "                 JSON, JUnit XML (one passing testcase per series) or Markdown\n"},
     {"bisect",
      "usage: lightning perf bisect --good REV --bad REV --benchmark B [--rounds N]\n"
      "                             [--max-rounds N] [--build-cmd CMD] [--built-bin REL]\n"
@@ -152,18 +173,29 @@ static const cmd_help helps[] = {
      "--max-rounds), then skipped; a commit that does not build is skipped.\n"
      "  --build-cmd CMD  build command, split on spaces, run in the worktree\n"
      "                   (default: make -jN build/lightning)\n"
-     "  --built-bin REL  the built lightning binary (default build/lightning)\n"},
+     "  --built-bin REL  the built lightning binary (default build/lightning)\n"
+     "  --json/--junit/--comment FILE  the result (bad vs good, the steps, the first\n"
+     "                   bad commit) as lightning-perf-verdict/1 JSON, JUnit or Markdown\n"},
     {"report",
-     "usage: lightning perf report [--html FILE] [--md FILE] [--comparison ID]\n"
+     "usage: lightning perf report [--html FILE] [--md FILE] [--comparison ID] [--site DIR]\n"
      "One self-contained HTML file (SVG charts: each benchmark's history with\n"
      "change points, the last comparison's ratios with confidence intervals,\n"
      "latency percentiles) and a Markdown summary for a CI job page. Without\n"
-     "--html/--md the Markdown goes to stdout.\n"},
+     "--html/--md the Markdown goes to stdout.\n"
+     "  --site DIR  a static dashboard of the whole history: DIR/index.html (every\n"
+     "              testbed's latest verdict and series) and a page per series\n"},
     {"export",
      "usage: lightning perf export (--csv FILE | --json FILE) [--run ID]\n"
      "FILE '-' is stdout. CSV columns: run_id, timestamp, commit, machine_id,\n"
      "benchmark, engine, sync_mode, threads, repetition, metric, value, unit,\n"
      "direction, dirty, suite, kind, proc, label.\n"},
+    {"copy-history",
+     "usage: lightning perf copy-history --to FILE|URL\n"
+     "Copies the history (--history, or the default) into an empty one: every run\n"
+     "with its samples, the baselines, noise floors and comparisons, with their ids\n"
+     "and times, so commands give the same output on the copy. The usual move: a\n"
+     "machine's perf-history.db into a shared PostgreSQL history\n"
+     "(--to postgresql://host/db).\n"},
     {"history",
      "usage: lightning perf history [--limit N] [--all]\n"
      "Lists this machine's runs (--all: every machine's), oldest first.\n"},
@@ -186,10 +218,10 @@ typedef struct opts {
     const char *cmd;
     const char *history, *suite, *benchmark, *metric, *bin, *label;
     const char *base, *head, *base_bin, *head_bin, *against;
-    const char *md, *html, *csv, *json;
+    const char *md, *html, *csv, *json, *junit, *comment, *site;
     const char *good, *bad, *build_cmd, *built_bin;
     const char *good_bin, *steps_file, *cache, *repo, *floor_machine;
-    const char *gate_on;
+    const char *gate_on, *to, *machine;
     const char *from_json[64];
     int n_from_json;
     int quick, force, no_record, all, help, establish;
@@ -211,6 +243,7 @@ typedef struct optdef {
 #define O(f) offsetof(opts, f)
 static const optdef optdefs[] = {
     {"history", T_STR, O(history), "*"},
+    {"machine", T_STR, O(machine), "*"},
     {"help", T_FLAG, O(help), "*"},
     {"suite", T_STR, O(suite), "run,check,ab,calibrate,trend,bisect,bisect-step,report"},
     {"quick", T_FLAG, O(quick), "run,check,ab,calibrate,trend,bisect,report"},
@@ -234,9 +267,12 @@ static const optdef optdefs[] = {
     {"no-record", T_FLAG, O(no_record), "ab"},
     {"md", T_STR, O(md), "check,ab,report"},
     {"html", T_STR, O(html), "report"},
+    {"site", T_STR, O(site), "report"},
     {"comparison", T_LONG, O(comparison), "report"},
     {"csv", T_STR, O(csv), "export"},
-    {"json", T_STR, O(json), "export"},
+    {"json", T_STR, O(json), "export,check,ab,bisect,trend"},
+    {"junit", T_STR, O(junit), "check,ab,bisect,trend"},
+    {"comment", T_STR, O(comment), "check,ab,bisect,trend"},
     {"run", T_LONG, O(run), "export,report"},
     {"limit", T_LONG, O(limit), "history"},
     {"all", T_FLAG, O(all), "history"},
@@ -249,6 +285,7 @@ static const optdef optdefs[] = {
     {"cache", T_STR, O(cache), "bisect-step"},
     {"repo", T_STR, O(repo), "bisect-step"},
     {"floor-machine", T_STR, O(floor_machine), "bisect-step"},
+    {"to", T_STR, O(to), "copy-history"},
 };
 #undef O
 
@@ -362,8 +399,10 @@ typedef struct ctx {
     char scratch[PATH_MAX];   /* private temporary directory          */
     bench_machine machine;    /* this machine                         */
     int have_machine;
+    char machine_name[PERF_MACHINE_KEY_CAP]; /* --machine, or ""      */
     perf_history *h;
     perf_error e;
+    int outcome_written;      /* --json/--junit/--comment done        */
 } ctx;
 
 static int is_file(const char *p)
@@ -426,13 +465,47 @@ static int open_history(ctx *c, int create)
     return 0;
 }
 
+/* The machine key of this machine's runs: its testbed name when it has
+ * one, else its fingerprint. */
 static const char *this_machine(ctx *c)
 {
+    if (c->machine_name[0])
+        return c->machine_name;
     if (!c->have_machine) {
         bench_machine_probe(&c->machine, NULL);
         c->have_machine = 1;
     }
     return c->machine.machine_id;
+}
+
+/* --machine, else $LIGHTNING_PERF_MACHINE: a name people recognise in
+ * tables and URLs. */
+static int machine_name(ctx *c)
+{
+    const char *env = getenv("LIGHTNING_PERF_MACHINE");
+    const char *n = c->o->machine ? c->o->machine : env && env[0] ? env : NULL;
+    if (!n)
+        return 0;
+    size_t len = strlen(n);
+    int ok = len >= 1 && len < sizeof c->machine_name;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isalnum((unsigned char)n[i]) || strchr("._:-", n[i]);
+    if (!ok) {
+        cli_error("perf: machine name '%s' must be 1-%zu letters, digits, '.', '_', ':' or "
+                  "'-'", n, sizeof c->machine_name - 1);
+        return -1;
+    }
+    perf_strlcpy(c->machine_name, n, sizeof c->machine_name);
+    return 0;
+}
+
+/* A run measured here, recorded under this testbed's name when it has
+ * one; the fingerprint it measured on stays beside it. */
+static void name_run(ctx *c, perf_run_info *r)
+{
+    perf_strlcpy(r->fingerprint, r->machine_id, sizeof r->fingerprint);
+    if (c->machine_name[0])
+        perf_strlcpy(r->machine_id, c->machine_name, sizeof r->machine_id);
 }
 
 static int make_scratch(ctx *c)
@@ -658,6 +731,7 @@ static int cmd_run(ctx *c)
     char want[16];
     perf_strlcpy(want, s.sync, sizeof want);
     upper(want);
+    name_run(c, &run);
     if (!o->n_from_json && strcmp(run.sync_mode, want))
         fprintf(stderr, "lightning perf: warning: the suite asks for sync %s but bench reports "
                         "%s\n", want, run.sync_mode);
@@ -845,6 +919,29 @@ static int gate_opt(const opts *o, int *gate_on)
     return 0;
 }
 
+/* Writes --json/--junit/--comment (each optional) for a gating command;
+ * a failure to write is reported and turns a pass into an error. */
+static int emit_outcome(ctx *c, perf_outcome *out, int *rc)
+{
+    opts *o = c->o;
+    c->outcome_written = 1;
+    if (!o->json && !o->junit && !o->comment)
+        return 0;
+    out->command = o->cmd;
+    out->exit_code = *rc;
+    char shown[PATH_MAX];
+    perf_history_redact(c->history_path, shown, sizeof shown);
+    if (!out->history)
+        out->history = shown;
+    if (perf_outcome_write(out, o->json, o->junit, o->comment, &c->e)) {
+        cli_error("perf %s: %s", o->cmd, c->e.msg);
+        if (!*rc)
+            *rc = EXIT_USAGE;
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_check(ctx *c)
 {
     opts *o = c->o;
@@ -906,11 +1003,17 @@ static int cmd_check(ctx *c)
                     cli_error("perf: %s", c->e.msg);
                     goto out;
                 }
-                printf("check: no baseline yet for machine %s, sync %s, suite %s: run %lld is "
-                       "now the baseline (nothing to compare on this first run; later runs are "
-                       "checked against it)\n",
-                       head.machine_id, head.sync_mode, head.suite, (long long)hid);
+                char msg[400];
+                perf_fmt(msg, sizeof msg,
+                         "no baseline yet for machine %s, sync %s, suite %s: run %lld is now "
+                         "the baseline (nothing to compare on this first run; later runs are "
+                         "checked against it)",
+                         head.machine_id, head.sync_mode, head.suite, (long long)hid);
+                printf("check: %s\n", msg);
                 rc = 0;
+                perf_outcome oc = {.message = msg, .machine_id = head.machine_id,
+                                   .sync_mode = head.sync_mode, .suite = head.suite};
+                emit_outcome(c, &oc, &rc);
                 goto out;
             }
             if (other && o->force) {
@@ -939,9 +1042,14 @@ static int cmd_check(ctx *c)
         goto out;
     have_base = 1;
     if (bid == hid) {
-        printf("check: run %lld is the baseline itself; nothing to compare yet\n",
-               (long long)hid);
+        char msg[160];
+        perf_fmt(msg, sizeof msg, "run %lld is the baseline itself; nothing to compare yet",
+                 (long long)hid);
+        printf("check: %s\n", msg);
         rc = 0;
+        perf_outcome oc = {.message = msg, .machine_id = head.machine_id,
+                           .sync_mode = head.sync_mode, .suite = head.suite};
+        emit_outcome(c, &oc, &rc);
         goto out;
     }
     perf_strlcpy(cmp.kind, "check", sizeof cmp.kind);
@@ -953,6 +1061,15 @@ static int cmd_check(ctx *c)
             goto out;
         }
         cmp.forced = 1;
+    }
+    if (!strcmp(base.machine_id, head.machine_id) && base.fingerprint[0] &&
+        head.fingerprint[0] && strcmp(base.fingerprint, head.fingerprint)) {
+        /* A named testbed whose kernel or hardware changed: still the same
+         * machine to the user, but say so. */
+        size_t l = strlen(cmp.mismatch);
+        perf_fmt(cmp.mismatch + l, sizeof cmp.mismatch - l,
+                 "%smachine %s: fingerprint %s (base) -> %s (head)", l ? "; " : "",
+                 head.machine_id, base.fingerprint, head.fingerprint);
     }
     if (suite_for_run(c, &head, &s))
         goto out;
@@ -985,6 +1102,9 @@ static int cmd_check(ctx *c)
     rc = cmp.exit_code;
     if (o->md && write_md(c, o->md, &cmp, &head))
         rc = rc ? rc : EXIT_USAGE;
+    perf_outcome oc = {.cmp = &cmp, .machine_id = head.machine_id, .sync_mode = head.sync_mode,
+                       .suite = cmp.suite};
+    emit_outcome(c, &oc, &rc);
 out:
     if (have_head)
         perf_run_info_free(&head);
@@ -1062,6 +1182,8 @@ static int record_ab(ctx *c, perf_ab_result *r, const perf_suite *s, const char 
              kind_b);
     perf_side_run_info(&r->base, s, kind_a, la, &ra);
     perf_side_run_info(&r->head, s, kind_b, lb, &rb);
+    name_run(c, &ra);
+    name_run(c, &rb);
     /* A revision built here is known exactly: its commit id, clean. */
     if (sha_a && sha_a[0]) {
         perf_strlcpy(ra.commit, sha_a, sizeof ra.commit);
@@ -1136,7 +1258,8 @@ static int cmd_ab(ctx *c)
                        .rounds = rounds,
                        .scratch = c->scratch,
                        .progress = &pr,
-                       .history = c->h};
+                       .history = c->h,
+                       .machine_key = c->machine_name};
     perf_cmp_opts_default(&ao.cmp);
     if (gate_opt(o, &ao.cmp.gate_on))
         goto out;
@@ -1179,6 +1302,9 @@ static int cmd_ab(ctx *c)
     rc = r.cmp.exit_code;
     if (o->md && write_md(c, o->md, &r.cmp, NULL) && !rc)
         rc = EXIT_USAGE;
+    perf_outcome oc = {.cmp = &r.cmp, .machine_id = r.machine_id, .sync_mode = r.sync_mode,
+                       .suite = s.name};
+    emit_outcome(c, &oc, &rc);
 out:
     perf_ab_result_free(&r);
     perf_suite_free(&s);
@@ -1228,7 +1354,8 @@ static int cmd_calibrate(ctx *c)
                        .rounds = rounds,
                        .scratch = c->scratch,
                        .progress = &pr,
-                       .history = NULL /* judge the A/A test on the default floor */};
+                       .history = NULL /* judge the A/A test on the default floor */,
+                       .machine_key = c->machine_name};
     perf_cmp_opts_default(&ao.cmp);
     perf_progress_init(&pr, (unsigned)perf_runner_interleaved_calls(&s, rounds, 0),
                        "perf calibrate");
@@ -1437,8 +1564,11 @@ static int cmd_trend(ctx *c)
     }
     printf("trend: suite %s, sync %s, machine %s\n", s.name, sync, this_machine(c));
     perf_report_trend_text(stdout, t, n);
-    perf_trends_free(t, n);
     rc = 0;
+    perf_outcome oc = {.machine_id = this_machine(c), .sync_mode = sync, .suite = s.name,
+                       .trends = t, .ntrends = n};
+    emit_outcome(c, &oc, &rc);
+    perf_trends_free(t, n);
 out:
     perf_suite_free(&s);
     return rc;
@@ -1552,6 +1682,10 @@ static int cmd_bisect(ctx *c)
     int rc = EXIT_USAGE;
     char repo[PATH_MAX], good[41], bad[41], good_bin[PATH_MAX], bad_bin[PATH_MAX];
     char suite_path[PATH_MAX], cache[PATH_MAX + 16], steps[PATH_MAX + 16], buf[1024], *bargv[64];
+    perf_bisect_step *sv = NULL;
+    perf_outcome oc = {.good = o->good, .bad = o->bad, .good_sha = good, .bad_sha = bad,
+                       .benchmark = o->benchmark};
+    good[0] = bad[0] = '\0';
     if (o->npos) {
         cli_error("perf bisect: unexpected argument '%s'", o->pos[0]);
         return EXIT_USAGE;
@@ -1598,7 +1732,8 @@ static int cmd_bisect(ctx *c)
     unsigned rounds = o->rounds ? (unsigned)o->rounds : s.rounds;
     unsigned maxr = o->max_rounds ? (unsigned)o->max_rounds : rounds * 4;
     perf_ab_opts ao = {.suite = &s, .base_bin = good_bin, .head_bin = bad_bin, .rounds = rounds,
-                       .scratch = c->scratch, .progress = &pr, .history = c->h};
+                       .scratch = c->scratch, .progress = &pr, .history = c->h,
+                       .machine_key = c->machine_name};
     perf_cmp_opts_default(&ao.cmp);
     ao.cmp.estimate_power = 0;
     perf_progress_init(&pr, (unsigned)perf_runner_interleaved_calls(&s, rounds, 0),
@@ -1617,10 +1752,16 @@ static int cmd_bisect(ctx *c)
     printf("bisect: %s (%.12s) vs good %s (%.12s), benchmark %s, %u rounds:\n", o->bad, bad,
            o->good, good, o->benchmark, r.rounds);
     perf_report_table(stdout, &r.cmp);
+    oc.cmp = &r.cmp;
+    oc.machine_id = r.machine_id;
+    oc.sync_mode = r.sync_mode;
+    oc.suite = s.name;
     if (!r.cmp.regressions) {
         cli_error("perf bisect: the bad revision is not measurably slower than the good one "
                   "(%s); nothing to bisect", r.cmp.inconclusive ? "inconclusive" : "no regression");
+        oc.message = cli_last_error();
         rc = r.cmp.inconclusive ? PERF_EXIT_INCONCLUSIVE : EXIT_USAGE;
+        emit_outcome(c, &oc, &rc);
         goto out;
     }
     char rs[32], mr[32];
@@ -1667,27 +1808,35 @@ static int cmd_bisect(ctx *c)
                              .step_args = (char *const *)args, .scratch = c->scratch};
     char first[41], tail[1024];
     int found = perf_bisect_drive(&bopt, first, tail, sizeof tail, &c->e);
-    perf_bisect_step *sv;
     size_t ns = perf_bisect_read_steps(steps, &sv);
     for (size_t i = 0; i < ns; i++)
         printf("  step %zu: %.12s  g %.3f [%.3f, %.3f] after %u rounds: %s\n", i + 1, sv[i].sha,
                sv[i].g, sv[i].g_lo, sv[i].g_hi, sv[i].rounds, sv[i].verdict);
-    free(sv);
+    oc.steps = sv;
+    oc.nsteps = ns;
     if (found < 0) {
         cli_error("perf bisect: %s", c->e.msg);
+        oc.message = cli_last_error();
+        emit_outcome(c, &oc, &rc);
         goto out;
     }
     if (!found) {
         printf("bisect: git could not pin a single commit (skipped steps around it):\n%s\n",
                tail);
         rc = PERF_EXIT_INCONCLUSIVE;
+        oc.message = "git could not pin a single commit: steps around it were skipped";
+        emit_outcome(c, &oc, &rc);
         goto out;
     }
     char subj[256];
     perf_git_subject(repo, first, subj, sizeof subj);
     printf("first bad commit: %s %s\n", first, subj);
     rc = 0;
+    oc.first_bad = first;
+    oc.first_bad_subject = subj;
+    emit_outcome(c, &oc, &rc);
 out:
+    free(sv);
     perf_ab_result_free(&r);
     perf_suite_free(&s);
     return rc;
@@ -1695,9 +1844,37 @@ out:
 
 /* ---- report ------------------------------------------------------------- */
 
+static int cmd_report_site(ctx *c)
+{
+    perf_suite s = {0};
+    int have_suite = load_suite(c, &s) == 0;
+    if (open_history(c, 0)) {
+        if (have_suite)
+            perf_suite_free(&s);
+        return EXIT_USAGE;
+    }
+    char now[32], shown[PATH_MAX];
+    perf_utc_now(now, sizeof now);
+    perf_history_redact(c->history_path, shown, sizeof shown);
+    perf_site_input in = {.h = c->h, .suite = have_suite ? &s : NULL, .history_shown = shown,
+                          .generated_at = now};
+    perf_site_stats st;
+    int rc = perf_site_write(&in, c->o->site, &st, &c->e);
+    if (rc)
+        cli_error("perf report --site: %s", c->e.msg);
+    else
+        printf("wrote %s/index.html: %zu testbed%s, %zu pages\n", c->o->site, st.testbeds,
+               st.testbeds == 1 ? "" : "s", st.pages);
+    if (have_suite)
+        perf_suite_free(&s);
+    return rc ? EXIT_USAGE : 0;
+}
+
 static int cmd_report(ctx *c)
 {
     opts *o = c->o;
+    if (o->site)
+        return cmd_report_site(c);
     perf_run_info run = {0};
     perf_sample_set samples = {0};
     perf_comparison cmp = {0};
@@ -1779,9 +1956,13 @@ static int cmd_report(ctx *c)
         if (have_suite ? gated_by_suite(&s, &k) : !strcmp(k.metric, "ops_per_sec"))
             floors[kept++] = floors[i];
     }
+    double *tol = nt ? malloc(nt * sizeof *tol) : NULL;
+    for (size_t i = 0; tol && i < nt; i++)
+        tol[i] = perf_trend_tolerance(have_suite ? &s : NULL, &t[i]);
     perf_report_input in = {.title = "Lightning DB performance report",
                             .history_path = c->history_path,
                             .generated_at = now,
+                            .trend_tolerance = tol,
                             .run = have_run ? &run : NULL,
                             .run_samples = have_run ? &samples : NULL,
                             .cmp = got ? &cmp : NULL,
@@ -1815,6 +1996,7 @@ static int cmd_report(ctx *c)
     }
     if (!o->html && !o->md && perf_report_markdown(stdout, &in))
         rc = EXIT_USAGE;
+    free(tol);
 out:
     if (have_run)
         perf_run_info_free(&run);
@@ -1890,10 +2072,13 @@ static int cmd_history(ctx *c)
     perf_history_list_baselines(c->h, &b, &nb, NULL);
     int ver = 0;
     perf_history_file_version(c->history_path, &ver, NULL);
-    printf("history %s (schema %d): %zu run%s%s%s\n", c->history_path, ver, n, n == 1 ? "" : "s",
+    char shown[PATH_MAX];
+    perf_history_redact(c->history_path, shown, sizeof shown);
+    printf("history %s (schema %d): %zu run%s%s%s\n", shown, ver, n, n == 1 ? "" : "s",
            o->all ? "" : " on this machine ", o->all ? "" : this_machine(c));
-    printf("%6s  %-20s  %-11s  %-17s  %-10s  %-6s  %7s  %8s  %s\n", "id", "time (UTC)", "kind",
-           "commit", "suite", "sync", "samples", "seconds", "label");
+    printf("%6s  %-20s  %-11s  %-17s  %-10s  %-6s  %7s  %8s  %-24s  %s\n", "id", "time (UTC)",
+           "kind", "commit", "suite", "sync", "samples", "seconds", "machine (fingerprint)",
+           "label");
     for (size_t i = 0; i < n; i++) {
         const perf_run_info *r = &runs[i];
         int is_base = 0;
@@ -1905,9 +2090,14 @@ static int cmd_history(ctx *c)
         char inj[48] = "";
         if (r->inject_slowdown > 0)
             perf_fmt(inj, sizeof inj, " (injected slowdown %g%%)", r->inject_slowdown);
-        printf("%6lld  %-20s  %-11s  %-17s  %-10s  %-6s  %7zu  %8.1f  %s%s%s\n", (long long)r->id,
-               r->created_at, r->kind, commit, r->suite, r->sync_mode, r->n_samples, r->duration_s,
-               is_base ? "[baseline] " : "", r->label, inj);
+        char mach[PERF_MACHINE_KEY_CAP + 24];
+        if (r->fingerprint[0] && strcmp(r->fingerprint, r->machine_id))
+            perf_fmt(mach, sizeof mach, "%s (%.8s)", r->machine_id, r->fingerprint);
+        else
+            perf_fmt(mach, sizeof mach, "%s", r->machine_id);
+        printf("%6lld  %-20s  %-11s  %-17s  %-10s  %-6s  %7zu  %8.1f  %-24s  %s%s%s\n",
+               (long long)r->id, r->created_at, r->kind, commit, r->suite, r->sync_mode,
+               r->n_samples, r->duration_s, mach, is_base ? "[baseline] " : "", r->label, inj);
     }
     if (!o->all && !n)
         printf("(no runs on this machine; --all lists every machine's)\n");
@@ -1917,6 +2107,30 @@ static int cmd_history(ctx *c)
 }
 
 /* ---- entry -------------------------------------------------------------- */
+
+static int cmd_copy_history(ctx *c)
+{
+    opts *o = c->o;
+    if (o->npos || !o->to) {
+        cli_error("perf copy-history: --to FILE|URL is required (and nothing else)");
+        return EXIT_USAGE;
+    }
+    perf_history *dst = NULL;
+    perf_copy_stats st;
+    if (open_history(c, 0))
+        return EXIT_USAGE;
+    if (perf_history_open(o->to, 1, &dst, &c->e) || perf_history_copy(c->h, dst, &st, &c->e)) {
+        cli_error("perf copy-history: %s", c->e.msg);
+        perf_history_close(dst);
+        return EXIT_USAGE;
+    }
+    perf_history_close(dst);
+    char shown[PATH_MAX];
+    perf_history_redact(o->to, shown, sizeof shown);
+    printf("copied %zu runs (%zu samples), %zu baselines, %zu noise floors and %zu comparisons "
+           "into %s\n", st.runs, st.samples, st.baselines, st.floors, st.comparisons, shown);
+    return 0;
+}
 
 int cli_perf_main(int argc, char **argv)
 {
@@ -1928,6 +2142,7 @@ int cli_perf_main(int argc, char **argv)
         {"ab", cmd_ab},            {"calibrate", cmd_calibrate}, {"trend", cmd_trend},
         {"bisect", cmd_bisect},    {"bisect-step", cmd_bisect_step},
         {"report", cmd_report},    {"export", cmd_export},       {"history", cmd_history},
+        {"copy-history", cmd_copy_history},
     };
     if (argc < 2) {
         fputs(help_main, stderr);
@@ -1962,7 +2177,16 @@ int cli_perf_main(int argc, char **argv)
         perf_strlcpy(c.exe, "lightning", sizeof c.exe);
     find_root(&c);
     history_path(&c);
+    if (machine_name(&c))
+        return EXIT_USAGE;
     int rc = fn(&c);
+    /* A gating command that stopped on an error before its verdict still
+     * leaves the files a CI job reads, saying so. */
+    if ((o.json || o.junit || o.comment) && !c.outcome_written && strcmp(name, "export") &&
+        rc != 0) {
+        perf_outcome oc = {.message = cli_last_error()};
+        emit_outcome(&c, &oc, &rc);
+    }
     drop_scratch(&c);
     perf_history_close(c.h);
     fflush(stdout);

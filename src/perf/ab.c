@@ -36,6 +36,8 @@ static int judge(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
     perf_samples_sync_mode(&r->head.samples, r->sync_mode, sizeof r->sync_mode);
     if (r->head.have_meta)
         perf_strlcpy(r->machine_id, r->head.meta.machine_id, sizeof r->machine_id);
+    if (o->machine_key && o->machine_key[0])
+        perf_strlcpy(r->machine_id, o->machine_key, sizeof r->machine_id);
     perf_floor_ctx fc = {o->history, r->machine_id, r->sync_mode};
     perf_cmp_opts co = o->cmp;
     co.mode = PERF_CMP_AB;

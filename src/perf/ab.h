@@ -29,13 +29,15 @@ typedef struct perf_ab_opts {
     perf_progress *progress;
     perf_history *history;            /* for calibrated floors; may be NULL */
     perf_cmp_opts cmp;                /* mode is forced to PERF_CMP_AB     */
+    const char *machine_key;          /* the testbed's name (--machine), whose
+                                         floors apply; NULL: the fingerprint */
 } perf_ab_opts;
 
 typedef struct perf_ab_result {
     perf_side base, head;
     perf_comparison cmp;
     unsigned rounds;
-    char machine_id[17];
+    char machine_id[PERF_MACHINE_KEY_CAP];
     char sync_mode[16];
 } perf_ab_result;
 

@@ -1,7 +1,10 @@
 /*
  * perf/history.h — the result history of `lightning perf`: one SQLite file
- * (default perf-history.db at the repository root) holding runs and their
- * samples, pinned baselines, calibrated noise floors and comparisons.
+ * (default perf-history.db at the repository root), or a PostgreSQL
+ * database shared by many machines (a postgresql:// URL; history_pg.h),
+ * holding runs and their samples, pinned baselines, calibrated noise
+ * floors and comparisons. Both backends have the same tables and
+ * semantics; history.c runs the same queries on both (sqldb.h).
  *
  * Schema (version PERF_HISTORY_SCHEMA_VERSION, kept in PRAGMA user_version
  * and in meta.schema_version; docs/perf.md has the full DDL):
@@ -9,7 +12,8 @@
  *   machines(machine_id, info_json, first_seen, last_seen)
  *   runs(id, created_at, kind, label, group_id, commit_sha, dirty, compiler,
  *        cflags, machine_id, machine_json, suite, suite_path, suite_text,
- *        sync_mode, bench_bin, bench_args, inject_slowdown, duration_s)
+ *        sync_mode, bench_bin, bench_args, inject_slowdown, duration_s,
+ *        fingerprint)                                   (fingerprint: v2)
  *   samples(run_id, benchmark, engine, sync_mode, threads, params,
  *           repetition, proc, metric, value, unit, direction)
  *   baselines(machine_id, sync_mode, suite, run_id, set_at)
@@ -37,7 +41,8 @@
  *   together or not at all); all SQL uses prepared statements.
  * - A perf_history handle belongs to one thread. Several processes may
  *   share a file: SQLite locks it, and a busy timeout of 10 s rides out
- *   another process's write.
+ *   another process's write. On PostgreSQL any number of processes write
+ *   at once (transactions, sequences, upserts).
  * - Functions return 0 on success, -1 with e set on failure; lookups that
  *   may find nothing return 1 found / 0 not found.
  */
@@ -51,7 +56,14 @@
 #include "perf/error.h"
 #include "perf/sample.h"
 
-#define PERF_HISTORY_SCHEMA_VERSION 1
+#define PERF_HISTORY_SCHEMA_VERSION 2
+
+/* A machine key: the user's testbed name (--machine NAME) or, without
+ * one, the 16-hex-digit fingerprint (bench/machine.h). Runs, baselines and
+ * noise floors are keyed by it, so a named testbed keeps its baseline
+ * across kernel updates that change the fingerprint; the fingerprint of
+ * every run is kept beside it (perf_run_info.fingerprint). */
+#define PERF_MACHINE_KEY_CAP 65
 
 typedef struct perf_history perf_history;
 
@@ -65,7 +77,8 @@ typedef struct perf_run_info {
     int dirty;               /* 1, 0, -1 unknown                            */
     char compiler[128];
     char cflags[1024];
-    char machine_id[17];
+    char machine_id[PERF_MACHINE_KEY_CAP]; /* the machine key (above)       */
+    char fingerprint[17];    /* the hardware/OS fingerprint it ran on       */
     char *machine_json;      /* owned, may be NULL                          */
     char suite[64];
     char suite_path[4096];
@@ -120,7 +133,7 @@ int perf_history_get_baseline(perf_history *h, const char *machine_id, const cha
                               perf_error *e);
 
 typedef struct perf_baseline_row {
-    char machine_id[17];
+    char machine_id[PERF_MACHINE_KEY_CAP];
     char sync_mode[16];
     char suite[64];
     int64_t run_id;
@@ -131,7 +144,7 @@ int perf_history_list_baselines(perf_history *h, perf_baseline_row **out, size_t
                                 perf_error *e);
 
 typedef struct perf_noise_row {
-    char machine_id[17];
+    char machine_id[PERF_MACHINE_KEY_CAP];
     char sync_mode[16];
     char benchmark[64];
     char engine[32];
@@ -168,6 +181,7 @@ typedef struct perf_series_point {
     char commit[41];
     int dirty;
     double median;
+    double q25, q75;         /* the middle half of the run's repetitions    */
     size_t n;
 } perf_series_point;
 
@@ -188,6 +202,17 @@ int perf_history_series_keys(perf_history *h, const perf_run_filter *f, perf_ser
 typedef int (*perf_sample_visit_fn)(void *ctx, const perf_run_info *run, const perf_sample *s);
 int perf_history_visit_samples(perf_history *h, const perf_run_filter *f, int64_t run_id,
                                perf_sample_visit_fn fn, void *ctx, perf_error *e);
+
+/* Copying a history (copy-history, history_copy.h): the rows as they
+ * are, with their ids and times. A run or comparison whose id exists is an
+ * error; perf_history_sync_ids makes new ids follow the copied ones. */
+int perf_history_import_run(perf_history *h, perf_run_info *run, const perf_sample_set *s,
+                            perf_error *e);
+int perf_history_import_baseline(perf_history *h, const perf_baseline_row *b, perf_error *e);
+int perf_history_import_comparison(perf_history *h, perf_comparison *c, perf_error *e);
+/* Every comparison id, ascending (malloc'd). */
+int perf_history_comparison_ids(perf_history *h, int64_t **out, size_t *n, perf_error *e);
+int perf_history_sync_ids(perf_history *h, perf_error *e);
 
 /* The current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ". */
 void perf_utc_now(char *out, size_t cap);

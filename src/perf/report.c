@@ -7,6 +7,9 @@
 
 #include "perf/metrics.h"
 #include "perf/compare.h"
+#include "perf/chart.h"
+#include "perf/forest.h"
+#include "perf/outcome.h"
 #include "perf/stats.h"
 
 /* ---- numbers ----------------------------------------------------------- */
@@ -276,15 +279,22 @@ int perf_report_markdown(FILE *f, const perf_report_input *in)
             fprintf(f, "> **FORCED comparison** (`--force`): %s. Treat the verdicts with "
                        "suspicion.\n\n", c->mismatch);
         fprintf(f, "Base: %s  \nHead: %s\n\n", c->base_label, c->head_label);
-        fprintf(f, "| benchmark | metric | base | head | change | g [99%% CI] | p | limit | "
-                   "verdict |\n|---|---|---:|---:|---:|---|---:|---:|---|\n");
-        for (size_t i = 0; i < c->n; i++) {
-            const perf_cmp_row *r = &c->rows[i];
+        /* Regressions first, and the note in its own column: a reader
+         * scanning for what failed should not have to read 28 rows. */
+        fprintf(f, "| verdict | benchmark | metric | base | head | change | g [99%% CI] | p | "
+                   "limit | note |\n|---|---|---|---:|---:|---:|---|---:|---:|---|\n");
+        size_t norder = 0;
+        int oom = 0;
+        size_t *order = perf_outcome_order(c, &norder, &oom);
+        if (oom)
+            return -1;
+        for (size_t oi = 0; oi < norder; oi++) {
+            const perf_cmp_row *r = &c->rows[order[oi]];
             char name[128], b[32], h[32];
             series_label(r, name, sizeof name);
             if (r->status != PERF_ROW_OK) {
-                fprintf(f, "| %s | %s | | | | | | | %s: %s |\n", name, r->metric, perf_row_word(r),
-                        r->note);
+                fprintf(f, "| %s | %s | %s | | | | | | | %s |\n", perf_row_word(r), name,
+                        r->metric, r->note);
                 continue;
             }
             perf_fmt_value(r->v.median_base, r->unit, b, sizeof b);
@@ -297,17 +307,16 @@ int perf_report_markdown(FILE *f, const perf_report_input *in)
                 perf_fmt(pv, sizeof pv, "-");
             else
                 perf_fmt(pv, sizeof pv, "%.2g", r->v.p_value);
-            fprintf(f, "| %s | %s | %s | %s | %+.1f%% | %.3f [%.3f, %.3f] | %s | %.3f | %s%s%s",
-                    name, r->metric, b, h, change_pct(r), r->v.g, r->v.g_lo, r->v.g_hi, pv,
-                    r->v.limit, bold ? "**" : "", w, bold ? "**" : "");
+            fprintf(f, "| %s%s%s", bold ? "**" : "", w, bold ? "**" : "");
             if (r->v.verdict == PERF_VERDICT_INCONCLUSIVE)
                 fprintf(f, " (~%u reps/side)", r->v.reps_needed);
             if (!perf_row_gates(c, r))
                 fprintf(f, " (not gating)");
-            if (perf_row_is_count(r) && r->note[0])
-                fprintf(f, " %s", r->note);
-            fprintf(f, " |\n");
+            fprintf(f, " | %s | %s | %s | %s | %+.1f%% | %.3f [%.3f, %.3f] | %s | %.3f | %s |\n",
+                    name, r->metric, b, h, change_pct(r), r->v.g, r->v.g_lo, r->v.g_hi, pv,
+                    r->v.limit, r->note);
         }
+        free(order);
         fprintf(f, "\n");
         perf_report_summary_line(f, c);
         fprintf(f, "\n*g* is head/base for higher-is-better metrics and base/head otherwise, "
@@ -369,155 +378,6 @@ static void esc(FILE *f, const char *s)
         default: fputc(*s, f);
         }
     }
-}
-
-static const char *verdict_color(const perf_cmp_row *r)
-{
-    if (r->status != PERF_ROW_OK)
-        return "#888888";
-    switch (r->v.verdict) {
-    case PERF_VERDICT_REGRESSION: return "#c62828";
-    case PERF_VERDICT_IMPROVEMENT: return "#2e7d32";
-    case PERF_VERDICT_INCONCLUSIVE: return "#ef6c00";
-    default: return "#1565c0";
-    }
-}
-
-/* History of one series: per-run medians, change points as dashed lines. */
-static void svg_history(FILE *f, const perf_trend *t, int64_t baseline_run)
-{
-    const double W = 680, H = 200, L = 70, R = 10, T = 12, B = 28;
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < t->n; i++) {
-        if (t->pts[i].median < lo)
-            lo = t->pts[i].median;
-        if (t->pts[i].median > hi)
-            hi = t->pts[i].median;
-    }
-    if (!(hi > lo)) {
-        double pad = fabs(hi) * 0.05 + 1e-12;
-        lo -= pad;
-        hi += pad;
-    } else {
-        double pad = (hi - lo) * 0.08;
-        lo -= pad;
-        hi += pad;
-    }
-    double pw = W - L - R, ph = H - T - B;
-    size_t n = t->n;
-#define XS(i) (L + (n > 1 ? (double)(i) / (double)(n - 1) * pw : pw / 2))
-#define YS(v) (T + (1.0 - ((v) - lo) / (hi - lo)) * ph)
-    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' "
-               "viewBox='0 0 %.0f %.0f' role='img'>\n", W, H, W, H);
-    fprintf(f, "<rect x='%.0f' y='%.0f' width='%.0f' height='%.0f' fill='#fafafa' "
-               "stroke='#ddd'/>\n", L, T, pw, ph);
-    char a[32], b[32];
-    perf_fmt_value(hi, t->unit, a, sizeof a);
-    perf_fmt_value(lo, t->unit, b, sizeof b);
-    fprintf(f, "<text x='%.0f' y='%.0f' font-size='11' text-anchor='end'>%s</text>\n", L - 4,
-            T + 10, a);
-    fprintf(f, "<text x='%.0f' y='%.0f' font-size='11' text-anchor='end'>%s</text>\n", L - 4,
-            T + ph, b);
-    if (n) {
-        fprintf(f, "<text x='%.0f' y='%.0f' font-size='11'>run %lld</text>\n", L, H - 8,
-                (long long)t->pts[0].run_id);
-        fprintf(f, "<text x='%.0f' y='%.0f' font-size='11' text-anchor='end'>run %lld</text>\n",
-                W - R, H - 8, (long long)t->pts[n - 1].run_id);
-    }
-    for (size_t j = 0; j < t->ncp; j++) {
-        size_t idx = t->cp[j].index;
-        double x = idx > 0 ? (XS(idx - 1) + XS(idx)) / 2 : XS(idx);
-        fprintf(f, "<line x1='%.1f' y1='%.0f' x2='%.1f' y2='%.0f' stroke='#c62828' "
-                   "stroke-dasharray='4 3'/>\n", x, T, x, T + ph);
-        fprintf(f, "<text x='%.1f' y='%.0f' font-size='11' fill='#c62828'>%+.1f%% (%s) at "
-                   "%.8s</text>\n", x + 3, T + 12 + 12.0 * (double)(j % 3),
-                t->cp[j].rel_step * 100, perf_step_word(t->cp[j].rel_step, t->direction),
-                t->pts[idx].commit);
-    }
-    if (n > 1) {
-        fprintf(f, "<polyline fill='none' stroke='#1565c0' stroke-width='1.5' points='");
-        for (size_t i = 0; i < n; i++)
-            fprintf(f, "%.1f,%.1f ", XS(i), YS(t->pts[i].median));
-        fprintf(f, "'/>\n");
-    }
-    for (size_t i = 0; i < n; i++) {
-        char v[32];
-        perf_fmt_value(t->pts[i].median, t->unit, v, sizeof v);
-        int base = t->pts[i].run_id == baseline_run;
-        fprintf(f, "<circle cx='%.1f' cy='%.1f' r='%s' fill='%s'><title>run %lld, %s, %.12s: "
-                   "%s%s</title></circle>\n",
-                XS(i), YS(t->pts[i].median), base ? "5" : "2.5", base ? "#2e7d32" : "#1565c0",
-                (long long)t->pts[i].run_id, t->pts[i].created_at, t->pts[i].commit, v,
-                base ? " (baseline)" : "");
-    }
-#undef XS
-#undef YS
-    fprintf(f, "</svg>\n");
-}
-
-/* The last comparison: g with its CI per row, the limit and 1 marked. */
-static void svg_forest(FILE *f, const perf_comparison *c)
-{
-    const double W = 760, L = 300, R = 90, rowh = 22, T = 24;
-    size_t rows = 0;
-    double lo = 1, hi = 1;
-    for (size_t i = 0; i < c->n; i++) {
-        const perf_cmp_row *r = &c->rows[i];
-        if (r->status != PERF_ROW_OK)
-            continue;
-        rows++;
-        double cand[3] = {r->v.g_lo, r->v.g_hi, r->v.limit};
-        for (int k = 0; k < 3; k++) {
-            if (cand[k] < lo)
-                lo = cand[k];
-            if (cand[k] > hi)
-                hi = cand[k];
-        }
-    }
-    if (!rows)
-        return;
-    double pad = (hi - lo) * 0.1 + 0.005;
-    lo -= pad;
-    hi += pad;
-    double H = T + rowh * (double)rows + 24, pw = W - L - R;
-#define GX(g) (L + ((g) - lo) / (hi - lo) * pw)
-    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' "
-               "viewBox='0 0 %.0f %.0f' role='img'>\n", W, H, W, H);
-    fprintf(f, "<line x1='%.1f' y1='%.0f' x2='%.1f' y2='%.0f' stroke='#444'/>\n", GX(1.0), T - 6,
-            GX(1.0), H - 20);
-    fprintf(f, "<text x='%.1f' y='%.0f' font-size='11' text-anchor='middle'>g = 1 (no "
-               "change)</text>\n", GX(1.0), T - 10);
-    fprintf(f, "<text x='%.0f' y='%.0f' font-size='11'>%.3f</text>\n", L, H - 6, lo);
-    fprintf(f, "<text x='%.0f' y='%.0f' font-size='11' text-anchor='end'>%.3f</text>\n", L + pw,
-            H - 6, hi);
-    size_t k = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const perf_cmp_row *r = &c->rows[i];
-        if (r->status != PERF_ROW_OK)
-            continue;
-        double y = T + rowh * (double)k + rowh / 2;
-        char name[160];
-        series_label(r, name, sizeof name);
-        const char *col = verdict_color(r);
-        fprintf(f, "<text x='%.0f' y='%.1f' font-size='12' text-anchor='end'>", L - 8, y + 4);
-        esc(f, name);
-        fprintf(f, " ");
-        esc(f, r->metric);
-        fprintf(f, "</text>\n");
-        fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#c62828' "
-                   "stroke-dasharray='3 2'><title>limit %.3f</title></line>\n",
-                GX(r->v.limit), y - 8, GX(r->v.limit), y + 8, r->v.limit);
-        fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' "
-                   "stroke-width='2'/>\n", GX(r->v.g_lo), y, GX(r->v.g_hi), y, col);
-        fprintf(f, "<circle cx='%.1f' cy='%.1f' r='4' fill='%s'><title>g %.4f [%.4f, %.4f], "
-                   "p %.3g: %s</title></circle>\n",
-                GX(r->v.g), y, col, r->v.g, r->v.g_lo, r->v.g_hi, r->v.p_value, perf_row_word(r));
-        fprintf(f, "<text x='%.0f' y='%.1f' font-size='12' fill='%s'>%s</text>\n", L + pw + 6,
-                y + 4, col, perf_row_word(r));
-        k++;
-    }
-#undef GX
-    fprintf(f, "</svg>\n");
 }
 
 /* Latency percentiles of the latest run, log scale, one row per series. */
@@ -605,10 +465,13 @@ static void svg_latency(FILE *f, const perf_sample_set *s)
 int perf_report_html(FILE *f, const perf_report_input *in)
 {
     const char *title = in->title ? in->title : "Lightning DB performance report";
-    fprintf(f, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>\n<title>");
+    fprintf(f, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>\n<meta name='viewport' content='width=device-width, initial-scale=1'>\n<title>");
     esc(f, title);
     fprintf(f, "</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em;"
-               "color:#222;max-width:1100px}\ntable{border-collapse:collapse;margin:1em 0}"
+               "color:#222;max-width:1100px}\n@media (max-width:900px){body{margin:0.5em}}"
+               "\n.scroll{max-width:100%%;overflow-x:auto}"
+               "\nsvg{max-width:100%%;height:auto}"
+               "\ntable{border-collapse:collapse;margin:1em 0;max-width:100%%}"
                "\ntd,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}"
                "\nth{background:#f0f0f0}\ntd.num{text-align:right;font-family:monospace}"
                "\n.REGRESSION{color:#c62828;font-weight:bold}.INCONCLUSIVE{color:#ef6c00;"
@@ -647,8 +510,8 @@ int perf_report_html(FILE *f, const perf_report_input *in)
         fprintf(f, "<br>Head: ");
         esc(f, c->head_label);
         fprintf(f, "</p>\n");
-        svg_forest(f, c);
-        fprintf(f, "<table><tr><th>benchmark</th><th>metric</th><th>base</th><th>head</th>"
+        perf_svg_forest(f, c);
+        fprintf(f, "<div class='scroll'><table><tr><th>benchmark</th><th>metric</th><th>base</th><th>head</th>"
                    "<th>change</th><th>g [99%% CI]</th><th>p</th><th>limit</th><th>floor</th>"
                    "<th>verdict</th></tr>\n");
         for (size_t i = 0; i < c->n; i++) {
@@ -679,7 +542,7 @@ int perf_report_html(FILE *f, const perf_report_input *in)
                 fprintf(f, " (~%u reps/side)", r->v.reps_needed);
             fprintf(f, "</td></tr>\n");
         }
-        fprintf(f, "</table>\n<p>");
+        fprintf(f, "</table></div>\n<p>");
         perf_report_summary_line(f, c);
         fprintf(f, "</p>\n");
     } else {
@@ -697,7 +560,8 @@ int perf_report_html(FILE *f, const perf_report_input *in)
         fprintf(f, " — ");
         esc(f, t->key.metric);
         fprintf(f, " (%s is better)</h3>\n", perf_direction_name(t->direction));
-        svg_history(f, t, in->baseline_run);
+        perf_svg_history(f, t, in->baseline_run,
+                         in->trend_tolerance ? in->trend_tolerance[i] : -1);
         fprintf(f, "<p>");
         if (!t->cp_ok)
             fprintf(f, "Change points need at least 10 runs (have %zu). ", t->n);
@@ -712,7 +576,7 @@ int perf_report_html(FILE *f, const perf_report_input *in)
     if (in->run_samples)
         svg_latency(f, in->run_samples);
     if (in->nfloors) {
-        fprintf(f, "<h2>Calibrated noise floors</h2>\n<table><tr><th>series</th><th>metric</th>"
+        fprintf(f, "<h2>Calibrated noise floors</h2>\n<div class='scroll'><table><tr><th>series</th><th>metric</th>"
                    "<th>floor</th><th>for k reps</th><th>CV</th><th>calibrated</th></tr>\n");
         for (size_t i = 0; i < in->nfloors; i++) {
             const perf_noise_row *r = &in->floors[i];
@@ -726,11 +590,12 @@ int perf_report_html(FILE *f, const perf_report_input *in)
                        "%.1f%%</td><td>%s</td></tr>\n",
                     r->floor * 100, r->k, r->cv * 100, r->calibrated_at);
         }
-        fprintf(f, "</table>\n");
+        fprintf(f, "</table></div>\n");
     }
     if (in->nruns) {
-        fprintf(f, "<h2>Recent runs</h2>\n<table><tr><th>id</th><th>time</th><th>kind</th>"
-                   "<th>commit</th><th>suite</th><th>sync</th><th>samples</th><th>label</th></tr>\n");
+        fprintf(f, "<h2>Recent runs</h2>\n<div class='scroll'><table><tr><th>id</th><th>time</th><th>kind</th>"
+                   "<th>commit</th><th>suite</th><th>sync</th><th>machine</th><th>samples</th>"
+                   "<th>label</th></tr>\n");
         for (size_t i = 0; i < in->nruns; i++) {
             const perf_run_info *r = &in->runs[i];
             fprintf(f, "<tr><td>%lld%s</td><td>%s</td><td>%s</td><td><code>%.12s%s</code></td>"
@@ -738,11 +603,15 @@ int perf_report_html(FILE *f, const perf_report_input *in)
                     (long long)r->id, r->id == in->baseline_run ? " (baseline)" : "",
                     r->created_at, r->kind, r->commit, r->dirty > 0 ? "+dirty" : "");
             esc(f, r->suite);
-            fprintf(f, "</td><td>%s</td><td class='num'>%zu</td><td>", r->sync_mode, r->n_samples);
+            fprintf(f, "</td><td>%s</td><td>", r->sync_mode);
+            esc(f, r->machine_id);
+            if (r->fingerprint[0] && strcmp(r->fingerprint, r->machine_id))
+                fprintf(f, " <small>(%.8s)</small>", r->fingerprint);
+            fprintf(f, "</td><td class='num'>%zu</td><td>", r->n_samples);
             esc(f, r->label);
             fprintf(f, "</td></tr>\n");
         }
-        fprintf(f, "</table>\n");
+        fprintf(f, "</table></div>\n");
     }
     fprintf(f, "<p style='color:#888;font-size:12px'>Statistics: Mann–Whitney U (α = 0.01), "
                "seeded bootstrap 99%% CI of the ratio of medians, a regression only when "

@@ -49,6 +49,8 @@ typedef struct perf_report_input {
     const perf_comparison *cmp;         /* last comparison, may be NULL      */
     const perf_trend *trends;
     size_t ntrends;
+    const double *trend_tolerance;      /* per trend: check's tolerance, < 0
+                                           unknown; may be NULL            */
     const perf_noise_row *floors;
     size_t nfloors;
     const perf_run_info *runs;          /* recent runs, oldest first         */
