@@ -870,7 +870,7 @@ static void test_full_checkpoint_races_cleaner(void **state)
 {
     (void)state;
     config c = {.label = "FULL, checkpoints racing the cleaner, killed at a MANIFEST install",
-                .mode = LDB_SYNC_FULL, .maintenance = 1, .powerloss = 1, .rounds = 25,
+                .mode = LDB_SYNC_FULL, .maintenance = 1, .powerloss = 1, .rounds = 15,
                 .max_per_round = 600, .manifest_kill = 1};
     run_config(&c, g_seed + 8);
 }
@@ -881,7 +881,7 @@ static void test_normal_unwritten_pages(void **state)
 {
     (void)state;
     config c = {.label = "NORMAL, unwritten pages inside unsynced tails", .mode = LDB_SYNC_NORMAL,
-                .maintenance = 0, .powerloss = 1, .rounds = 30, .max_per_round = 600, .holes = 1};
+                .maintenance = 0, .powerloss = 1, .rounds = 20, .max_per_round = 600, .holes = 1};
     run_config(&c, g_seed + 9);
 }
 
@@ -893,7 +893,7 @@ static void test_full_failed_sync(void **state)
 {
     (void)state;
     config c = {.label = "FULL, a failed sync (cleaner + checkpoints)", .mode = LDB_SYNC_FULL,
-                .maintenance = 1, .powerloss = 1, .rounds = 20, .max_per_round = 600,
+                .maintenance = 1, .powerloss = 1, .rounds = 12, .max_per_round = 600,
                 .fail_sync = 1};
     run_config(&c, g_seed + 10);
 }
@@ -902,7 +902,7 @@ static void test_normal_failed_sync(void **state)
 {
     (void)state;
     config c = {.label = "NORMAL, a failed sync (cleaner + checkpoints)", .mode = LDB_SYNC_NORMAL,
-                .maintenance = 1, .powerloss = 1, .rounds = 20, .max_per_round = 600,
+                .maintenance = 1, .powerloss = 1, .rounds = 12, .max_per_round = 600,
                 .fail_sync = 1};
     run_config(&c, g_seed + 11);
 }
@@ -916,7 +916,7 @@ static void test_none_sync_power_loss(void **state)
 {
     (void)state;
     config c = {.label = "NONE, a power cut right after ldb_sync", .mode = LDB_SYNC_NONE,
-                .maintenance = 1, .powerloss = 1, .rounds = 30, .max_per_round = 600,
+                .maintenance = 1, .powerloss = 1, .rounds = 15, .max_per_round = 600,
                 .sync_kill = 1};
     run_config(&c, g_seed + 12);
 }
