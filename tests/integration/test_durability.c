@@ -242,6 +242,20 @@ static void load(ldb *db)
     }
 }
 
+/* A fresh FULL-mode database, loaded (every byte synced), with the
+ * power-cut model started on it. */
+static char *open_loaded(const char *tag, ldb **db)
+{
+    char *dir = tu_tmpdir_fast(tag);
+    assert_non_null(dir);
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_FULL, 128u << 10);
+    assert_int_equal(ldb_open(dir, &o, db), LDB_OK);
+    load(*db);
+    pc_start(dir, 1);
+    return dir;
+}
+
 /* Opens dir as recovery would and checks every loaded key's value. */
 static void check_keys(const char *dir, const char *ctx)
 {
@@ -356,15 +370,9 @@ static int ckpt_race_hook(io_op op, const char *path, void *arg)
 static void test_checkpoint_names_only_durable_copies(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir_fast("dur-ckpt");
-    assert_non_null(dir);
-    ldb_options o;
-    fill_opts(&o, LDB_SYNC_FULL, 128u << 10);
     memset(&race, 0, sizeof race);
-    assert_int_equal(ldb_open(dir, &o, &race.db), LDB_OK);
-    load(race.db);
+    char *dir = open_loaded("dur-ckpt", &race.db);
     snprintf(race.image, sizeof race.image, "%s.cut", dir);
-    pc_start(dir, 1);
     race.main_thread = pthread_self();
     assert_int_equal(pthread_create(&race.worker, NULL, compactor_main, NULL), 0);
     io_set_fault_hook(ckpt_race_hook, NULL);
@@ -517,14 +525,8 @@ static int failed_sync_hook(io_op op, const char *path, void *arg)
 static void test_cleaner_after_failed_sync(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir_fast("dur-fsync");
-    assert_non_null(dir);
-    ldb_options o;
-    fill_opts(&o, LDB_SYNC_FULL, 128u << 10);
     memset(&fs, 0, sizeof fs);
-    assert_int_equal(ldb_open(dir, &o, &fs.db), LDB_OK);
-    load(fs.db);
-    pc_start(dir, 1);
+    char *dir = open_loaded("dur-fsync", &fs.db);
     fs.main_thread = pthread_self();
     assert_int_equal(pthread_create(&fs.helper, NULL, failing_writer_main, NULL), 0);
     io_set_fault_hook(failed_sync_hook, "sync");
