@@ -490,24 +490,31 @@ int commit_wait_durable(ldb *db, uint64_t seq)
         /* Lead: sync everything appended so far, for everyone waiting. */
         db->syncing = 1;
         pthread_mutex_unlock(&db->sync_mu);
+        /* A read section pins the segment read below: by the time this
+         * thread syncs it, rotations may have made it old enough for the
+         * cleaner to delete and free (seen as a leader blocked forever on
+         * a freed segment's sync mutex in test_powerloss under load). */
+        epoch_slot *pin = NULL;
+        int r = db_thread_slot(db, &pin);
+        if (r == LDB_OK) epoch_enter(&db->ep, pin, &db->committed);
         pthread_mutex_lock(&db->commit_mu);
-        log_segment *seg = db->log.active;
+        log_segment *seg = r == LDB_OK ? db->log.active : NULL;
         uint64_t target = atomic_load_explicit(&db->appended, memory_order_acquire);
         uint64_t end = seg ? seg->end : 0;
         pthread_mutex_unlock(&db->commit_mu);
         /* Sealed segments are synced at rotation, but those found at open
          * may come from a NONE-mode run: once, before anything newer can
          * be called durable (else a power cut could leave a gap). */
-        int r = LDB_OK;
-        if (atomic_load_explicit(&db->sealed_unsynced, memory_order_acquire)) {
+        if (r == LDB_OK && atomic_load_explicit(&db->sealed_unsynced, memory_order_acquire)) {
             r = dur_sync_log(db, seg ? seg->id - 1 : UINT64_MAX);
             if (r == LDB_OK) atomic_store(&db->sealed_unsynced, 0);
         }
         if (r == LDB_OK && seg) r = log_sync_segment(&db->log, seg, end);
+        if (pin) epoch_exit(pin);
         pthread_mutex_lock(&db->sync_mu);
         db->syncing = 0;
         if (r) {
-            log_fail(&db->log);
+            if (r != LDB_NOMEM) log_fail(&db->log);
             rc = r;
             pthread_cond_broadcast(&db->sync_cv);
             break;
