@@ -29,6 +29,7 @@
 #include "engine/crc32c.h"
 #include "engine/db.h"
 #include "engine/durable.h"
+#include "engine/space.h"
 #include "engine/io.h"
 #include "engine/util.h"
 
@@ -464,6 +465,7 @@ void ckpt_note_disk_bytes(ldb *db)
         if (i == 0) newest = sz;
     }
     atomic_store(&db->ckpt_disk_bytes, total + newest);
+    space_refresh(db);
 }
 
 /* ---- loading ----------------------------------------------------------- */

@@ -364,7 +364,7 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
     size_t frame = REC_FRAME_HDR;
     uint8_t *cbuf = NULL;
     /* Backpressure (space.h): below the soft limit this is a few loads. */
-    if (LDB_UNLIKELY(space_throttle_needed(db))) space_throttle(db);
+    if (LDB_UNLIKELY(space_over_watch(db))) space_throttle(db);
     rc = commit_compress(db, ops, n, &cbuf);
     if (rc) return rc;
     /* The keys' hash slots start to arrive while the checksums run, so the

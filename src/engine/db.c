@@ -366,6 +366,7 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     /* A database the cleaner has work in gets its spare now (a full disk
      * may come before the cleaner thread's first round); failure is fine. */
     if (!opt.read_only && db->log.nsegs >= 3) log_make_spare(&db->log, &db->commit_mu);
+    space_refresh(db);
     db->recovery_seconds = (double)(util_now_ns() - t0) / 1e9;
     atomic_store(&db->magic, LDB_MAGIC_DB);
     rc = reg_add(db);

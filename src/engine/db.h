@@ -96,6 +96,8 @@ struct ldb {
     size_t ndeferred, cap_deferred;
 
     _Atomic uint64_t ckpt_disk_bytes; /* size of the checkpoint files kept */
+    _Atomic uint64_t space_watch;  /* log bytes past which commits look at
+                                      the space limits (space.h) */
 
     /* segment cleaning (gc.c), the checkpoint and cleaner threads (maint.c)
      * and write backpressure (space.c) */

@@ -45,6 +45,7 @@ static void *cleaner_main(void *arg)
     while (!db->maint_stop) {
         space_cleaner_sleep(db, MAINT_TICK_MS);
         if (db->maint_stop || log_failed(&db->log)) continue;
+        space_refresh(db);
         /* Keep going while there is work, checking for stop. */
         for (int i = 0; i < 64 && !db->maint_stop; i++) {
             int mode = space_cleaner_mode(db);

@@ -26,20 +26,17 @@ void space_limits_get(ldb *db, space_limits *l)
     l->soft = l->hard - band;
 }
 
-int space_throttle_needed(ldb *db)
+void space_refresh(ldb *db)
 {
-    if (!db->opt.cleaner) return 0;
+    if (!db->opt.cleaner) {
+        atomic_store_explicit(&db->space_watch, UINT64_MAX, memory_order_relaxed);
+        return;
+    }
     space_limits l;
     space_limits_get(db, &l);
-    if (l.used <= l.soft) return 0;
-    /* Wake a sleeping cleaner once, rather than signal on every commit. */
-    if (atomic_load_explicit(&db->gc_sleeping, memory_order_relaxed) &&
-        atomic_exchange_explicit(&db->gc_sleeping, 0, memory_order_relaxed)) {
-        pthread_mutex_lock(&db->gc_wait_mu);
-        pthread_cond_signal(&db->gc_cv);
-        pthread_mutex_unlock(&db->gc_wait_mu);
-    }
-    return 1;
+    uint64_t other = l.used - atomic_load_explicit(&db->log.file_bytes, memory_order_relaxed);
+    atomic_store_explicit(&db->space_watch, l.soft > other ? l.soft - other : 0,
+                          memory_order_relaxed);
 }
 
 static _Thread_local uint64_t tls_owed_ns;
@@ -48,7 +45,15 @@ void space_throttle(ldb *db)
 {
     space_limits l;
     space_limits_get(db, &l);
+    space_refresh(db); /* the watch may have been stale (live grew) */
     if (l.used <= l.soft || !db->gc_running) return;
+    /* Wake a sleeping cleaner once, rather than signal on every commit. */
+    if (atomic_load_explicit(&db->gc_sleeping, memory_order_relaxed) &&
+        atomic_exchange_explicit(&db->gc_sleeping, 0, memory_order_relaxed)) {
+        pthread_mutex_lock(&db->gc_wait_mu);
+        pthread_cond_signal(&db->gc_cv);
+        pthread_mutex_unlock(&db->gc_wait_mu);
+    }
     uint64_t t0 = util_now_ns();
     if (l.used > l.hard) {
         struct timespec ts;
@@ -86,6 +91,7 @@ int space_cleaner_mode(ldb *db)
 
 void space_progress(ldb *db, int cleaned)
 {
+    space_refresh(db);
     pthread_mutex_lock(&db->bp_mu);
     db->gc_gen++;
     db->gc_idle = !cleaned;
