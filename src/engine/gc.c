@@ -342,7 +342,7 @@ int gc_compact(ldb *db)
         rc = gc_clean(db, v, oldest, end, 1.0);
         if (rc) break;
     }
-    pthread_mutex_unlock(&db->gc_mu);
     if (rc == LDB_OK) log_make_spare(&db->log, &db->commit_mu); /* if the cleaning used it */
+    pthread_mutex_unlock(&db->gc_mu);
     return rc;
 }

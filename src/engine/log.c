@@ -739,14 +739,14 @@ int log_make_spare(ldb_log *log, pthread_mutex_t *commit_mu)
     /* Installed under the mutex: seg_create reads spare_size there. The
      * file needs no sync: a spare lost in a power cut is simply made again. */
     pthread_mutex_lock(commit_mu);
-    r = io_rename(tmp, spare);
+    r = log->spare_size ? -EEXIST : io_rename(tmp, spare);
     if (r == 0) {
         log->spare_size = size;
         atomic_fetch_add_explicit(&log->disk_bytes, size, memory_order_relaxed);
     }
     pthread_mutex_unlock(commit_mu);
     if (r < 0) io_unlink(tmp);
-    return r < 0 ? util_errno_to_rc(-r) : LDB_OK;
+    return r < 0 && r != -EEXIST ? util_errno_to_rc(-r) : LDB_OK;
 }
 
 void log_close(ldb_log *log)

@@ -142,9 +142,10 @@ log_segment *log_segment_by_id(ldb_log *log, uint64_t id);
 /* The spare: one preallocated segment-sized file (SPARE) kept so that the
  * cleaner can always rotate, and so free space, on a full disk: a rotation
  * made while use_spare is set renames it into place when fallocate fails
- * with ENOSPC. log_make_spare creates it again (any thread, outside the
- * commit mutex: it takes the mutex only to install the file); 0 on success
- * or when one exists, else the error (a full disk: try again later). */
+ * with ENOSPC. log_make_spare creates it again (outside the commit mutex:
+ * it takes the mutex only to install the file; callers serialise on the
+ * gc mutex, or are alone at open); 0 on success or when one exists, else
+ * the error (a full disk: try again later). */
 int log_make_spare(ldb_log *log, pthread_mutex_t *commit_mu);
 /* Unmaps and closes everything. */
 void log_close(ldb_log *log);

@@ -60,7 +60,11 @@ static void *cleaner_main(void *arg)
         pthread_mutex_lock(&db->commit_mu);
         size_t nsegs = db->log.nsegs;
         pthread_mutex_unlock(&db->commit_mu);
-        if (nsegs >= 3) log_make_spare(&db->log, &db->commit_mu);
+        if (nsegs >= 3) {
+            pthread_mutex_lock(&db->gc_mu); /* one maker at a time (ldb_compact too) */
+            log_make_spare(&db->log, &db->commit_mu);
+            pthread_mutex_unlock(&db->gc_mu);
+        }
     }
     space_progress(db, 0);
     return NULL;

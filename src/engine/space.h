@@ -2,8 +2,8 @@
  * engine/space.h — disk space: what a database occupies, the limit writers
  * are held to, and the signals between writers and the cleaner.
  *
- * Accounting: `used` = the log's bytes (the ends of its segments) + the
- * spare segment + the checkpoint files. With S the segment size and live
+ * Accounting: `used` = the log's bytes (the ends of its segments) + a
+ * segment for the spare (made or not) + the checkpoint files. With S the segment size and live
  * the bytes the index points to:
  *   hard = max(space_amp_target x live, live + checkpoints + 4 S)
  *          a writer above it waits for the cleaner;
