@@ -99,6 +99,7 @@ static const cmd_help helps[] = {
      "  --bin PATH             the lightning binary to measure (default: this one)\n"
      "  --inject-slowdown PCT  passed to bench: calibrated busy work per operation\n"
      "                         of the lightning engine (to test the framework)\n"
+     "  --inject-freeze PCT    stop the bench processes PCT% of every 20 ms\n"
      "  --from-json FILE       record existing `lightning bench --json` output\n"
      "                         instead of running (repeatable)\n"},
     {"baseline",
@@ -132,10 +133,20 @@ static const cmd_help helps[] = {
      "                         [--rounds N] [--quick] [--benchmark LIST]\n"
      "                         [--inject-slowdown PCT] [--max-rounds N] [--no-record] [--force]\n"
      "Builds each revision in its own git worktree (cached by commit) or takes\n"
-     "the given binaries, then runs both interleaved, ABBA, one bench process\n"
-     "per sample, N rounds per side (default: the suite's `rounds`). The limit\n"
-     "is the noise floor (calibrated, else 2%), not the suite's tolerance.\n"
-     "  --inject-slowdown PCT  head side only: bench's injected slowdown\n"
+     "the given binaries, then runs both interleaved, one bench process per\n"
+     "sample, N rounds per side (default: the suite's `rounds`): sections with\n"
+     "pairing = duet run base and head at the same time, each on its own core;\n"
+     "the others (pairing = abba) back to back in ABBA order. Wall-clock rows\n"
+     "are judged by the per-pair ratios (signed-rank test, Hodges-Lehmann\n"
+     "interval): the process pair is the unit. The limit is the noise floor\n"
+     "(calibrated, else 2%), not the suite's tolerance.\n"
+     "  --inject-slowdown PCT  head side only: bench's injected slowdown (busy work:\n"
+     "                         counts see it)\n"
+     "  --inject-freeze PCT    head side only: its bench processes are stopped\n"
+     "                         (SIGSTOP/SIGCONT) PCT% of every 20 ms: a slowdown\n"
+     "                         instruction counts cannot see\n"
+     "  --record-head-as-run   record the head side as a `run` (what trend, check\n"
+     "                         and report read; `make perf` does this)\n"
      "  --max-rounds N         while the verdict is inconclusive, add rounds (doubling)\n"
      "                         up to N per side and judge again (default: the suite's\n"
      "                         max_rounds; equal to --rounds: no extension)\n"
@@ -224,9 +235,9 @@ typedef struct opts {
     const char *gate_on, *to, *machine;
     const char *from_json[64];
     int n_from_json;
-    int quick, force, no_record, all, help, establish;
+    int quick, force, no_record, all, help, establish, record_run;
     long reps, rounds, max_rounds, limit, comparison, run;
-    double inject;
+    double inject, freeze;
     const char *pos[8];
     int npos;
 } opts;
@@ -255,6 +266,8 @@ static const optdef optdefs[] = {
     {"rounds", T_LONG, O(rounds), "ab,calibrate,bisect,bisect-step"},
     {"max-rounds", T_LONG, O(max_rounds), "ab,bisect,bisect-step"},
     {"inject-slowdown", T_DOUBLE, O(inject), "run,ab"},
+    {"inject-freeze", T_DOUBLE, O(freeze), "run,ab"},
+    {"record-head-as-run", T_FLAG, O(record_run), "ab"},
     {"from-json", T_MULTI, O(from_json), "run"},
     {"base", T_STR, O(base), "ab"},
     {"head", T_STR, O(head), "ab"},
@@ -696,8 +709,9 @@ static int cmd_run(ctx *c)
         goto out;
     side.bin = o->bin ? o->bin : c->exe;
     side.inject_pct = o->inject;
+    side.freeze_pct = o->freeze;
     if (o->n_from_json) {
-        if (o->inject > 0 || o->bin || o->reps) {
+        if (o->inject > 0 || o->freeze > 0 || o->bin || o->reps) {
             cli_error("perf run: --from-json records existing results; --bin, --reps and "
                       "--inject-slowdown apply only when perf runs the bench itself");
             goto out;
@@ -1159,9 +1173,13 @@ static int resolve_side(ctx *c, const char *rev, const char *bin, const char *wh
 static void side_label(const char *rev, const char *sha, const char *bin, const perf_side *sd,
                        const char *role, char *out, size_t cap)
 {
-    char inj[48] = "";
+    char inj[96] = "";
     if (sd->inject_pct > 0)
         perf_fmt(inj, sizeof inj, ", injected slowdown %g%%", sd->inject_pct);
+    if (sd->freeze_pct > 0) {
+        size_t l = strlen(inj);
+        perf_fmt(inj + l, sizeof inj - l, ", frozen %g%% of wall time", sd->freeze_pct);
+    }
     if (rev)
         perf_fmt(out, cap, "%s: %s = %.12s%s", role, rev, sha, inj);
     else
@@ -1231,6 +1249,22 @@ static int ab_mismatch(ctx *c, perf_ab_result *r)
     return 0;
 }
 
+/* Which sections ran as duets and which back to back: the reader needs it
+ * to know what a row's interval stands for. */
+static void print_pairing(const perf_suite *s)
+{
+    char duet[512] = "", abba[512] = "";
+    for (size_t i = 0; i < s->nb; i++) {
+        if (s->b[i].counts)
+            continue;
+        char *d = s->b[i].pairing == PERF_PAIRING_DUET ? duet : abba;
+        size_t l = strlen(d);
+        perf_fmt(d + l, 512 - l, "%s%s", l ? "," : "", s->b[i].name);
+    }
+    printf("  pairing: %s%s%s%s%s\n", duet[0] ? "duet (same time, own cores) " : "", duet,
+           duet[0] && abba[0] ? "; " : "", abba[0] ? "ABBA (back to back) " : "", abba);
+}
+
 static int cmd_ab(ctx *c)
 {
     opts *o = c->o;
@@ -1255,6 +1289,7 @@ static int cmd_ab(ctx *c)
                        .base_bin = base_bin,
                        .head_bin = head_bin,
                        .head_inject = o->inject,
+                       .head_freeze = o->freeze,
                        .rounds = rounds,
                        .scratch = c->scratch,
                        .progress = &pr,
@@ -1271,7 +1306,9 @@ static int cmd_ab(ctx *c)
     /* Only an undecided answer earns more data, never a "same": the
      * extension can turn INCONCLUSIVE into a decision, and each look is
      * still held to p < alpha and the whole interval beyond the floor. */
-    while (!e && r.cmp.inconclusive && !r.cmp.regressions && r.rounds < maxr) {
+    /* A paired INCONCLUSIVE row has a proven slowdown of unknown size:
+     * worth sizing even when another row already fails the gate. */
+    while (!e && r.cmp.inconclusive && r.rounds < maxr) {
         unsigned more = r.rounds + r.rounds > maxr ? maxr - r.rounds : r.rounds;
         perf_progress_clear(&pr);
         fprintf(stderr, "lightning perf: inconclusive after %u rounds; adding %u (--max-rounds %u)\n",
@@ -1293,11 +1330,16 @@ static int cmd_ab(ctx *c)
     int has_counts = 0;
     for (size_t i = 0; i < s.nb; i++)
         has_counts |= s.b[i].counts;
-    printf("ab: %u rounds per side, ABBA order%s, suite %s, machine %s, sync %s\n  %s\n  %s\n",
-           r.rounds, has_counts ? " (counts sections: one process per side)" : "", s.name,
-           r.machine_id, r.sync_mode, r.cmp.base_label, r.cmp.head_label);
+    int has_abba = 0;
+    for (size_t i = 0; i < s.nb; i++)
+        has_abba |= !s.b[i].counts && s.b[i].pairing == PERF_PAIRING_ABBA;
+    printf("ab: %u rounds per side%s%s, suite %s, machine %s, sync %s, %.0f s\n  %s\n  %s\n",
+           r.rounds, has_abba ? ", ABBA order" : "", has_counts ? " (counts sections: one process per side)" : "", s.name,
+           r.machine_id, r.sync_mode, r.wall_s, r.cmp.base_label, r.cmp.head_label);
+    print_pairing(&s);
     if (!o->no_record)
-        record_ab(c, &r, &s, "ab-base", "ab-head", base_sha, head_sha, &r.cmp);
+        record_ab(c, &r, &s, "ab-base", o->record_run ? "run" : "ab-head", base_sha, head_sha,
+                  &r.cmp);
     perf_report_table(stdout, &r.cmp);
     rc = r.cmp.exit_code;
     if (o->md && write_md(c, o->md, &r.cmp, NULL) && !rc)
