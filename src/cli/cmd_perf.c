@@ -1221,6 +1221,8 @@ static int record_ab(ctx *c, perf_ab_result *r, const perf_suite *s, const char 
     cmp->head_run = rb.id;
     if (perf_history_save_comparison(c->h, cmp, &c->e))
         goto fail;
+    printf("recorded runs %lld (base) and %lld (head) in %s\n", (long long)ra.id,
+           (long long)rb.id, c->history_path);
     return 0;
 fail:
     fprintf(stderr, "lightning perf: warning: results not recorded: %s\n", c->e.msg);
