@@ -108,10 +108,16 @@ cat "$out/ab.txt"
 head_id=$(sed -n 's/^recorded runs [0-9][0-9]* (base) and \([0-9][0-9]*\) (head).*/\1/p' "$out/ab.txt")
 
 if [ -n "$head_id" ]; then
-    # The between-run view: the head run against the history's spread of
-    # earlier runs of this machine and suite. It reports drift between
-    # invocations; it does not gate (the interleaved comparison above does).
-    "$bin" perf check "$head_id" --establish-baseline >"$out/check.txt" 2>&1
+    # The between-run view: the head run against the spread of the last
+    # 20 runs of this machine and suite (check --against the previous run:
+    # the window ends there). It reports drift between invocations; it does
+    # not gate (the interleaved comparison above does).
+    prev=$("$bin" perf history 2>/dev/null | awk -v h="$head_id" '$3 == "run" && $1 + 0 < h + 0 { p = $1 } END { print p }')
+    if [ -n "$prev" ]; then
+        "$bin" perf check "$head_id" --against "$prev" >"$out/check.txt" 2>&1
+    else
+        "$bin" perf check "$head_id" --establish-baseline >"$out/check.txt" 2>&1
+    fi
     check_rc=$?
     "$bin" perf report --run "$head_id" --html "$out/report.html" --md "$out/report.md" \
         2>/dev/null || echo "warning: the report could not be written" >&2

@@ -29,12 +29,14 @@
 #include "perf/history.h"
 #include "perf/history_copy.h"
 #include "perf/history_pg.h"
+#include "perf/lookback.h"
 #include "perf/metrics.h"
 #include "perf/outcome.h"
 #include "perf/proc.h"
 #include "perf/progress.h"
 #include "perf/report.h"
 #include "perf/results.h"
+#include "perf/stats_between.h"
 #include "perf/runner.h"
 #include "perf/site.h"
 #include "perf/suite.h"
@@ -1104,12 +1106,26 @@ static int cmd_check(ctx *c)
         cli_error("perf: %s", c->e.msg);
         goto out;
     }
+    /* Runs, not repetitions, are the unit between runs: the wall-clock
+     * rows are judged against the history's spread (perf/lookback.h). */
+    int window = perf_lookback_apply(c->h, &head, &hs, bid, co.alpha, &cmp, &c->e);
+    if (window < 0) {
+        cli_error("perf: %s", c->e.msg);
+        goto out;
+    }
     cmp.base_run = bid;
     cmp.head_run = hid;
     perf_strlcpy(cmp.suite, s.name, sizeof cmp.suite);
     run_label(&base, o->against ? "against" : "baseline", cmp.base_label, sizeof cmp.base_label);
     run_label(&head, NULL, cmp.head_label, sizeof cmp.head_label);
     printf("check %s\n   vs %s\n", cmp.head_label, cmp.base_label);
+    if (window >= PERF_BETWEEN_MIN_RUNS)
+        printf("wall-clock rows: between-run test against up to %d earlier comparable runs "
+               "(Student t, Holm); counts rows: relative change\n", window);
+    else
+        printf("wall-clock rows: insufficient history (fewer than %d comparable runs): the "
+               "within-run test only, which does not see between-run drift\n",
+               PERF_BETWEEN_MIN_RUNS);
     if (perf_history_save_comparison(c->h, &cmp, &c->e))
         fprintf(stderr, "lightning perf: warning: comparison not saved: %s\n", c->e.msg);
     perf_report_table(stdout, &cmp);

@@ -60,6 +60,15 @@ static int proc_medians(const perf_sample_set *s, const perf_series_key *k, int 
     return 0;
 }
 
+int perf_samples_proc_medians(const perf_sample_set *s, const perf_series_key *k, double **med,
+                              size_t *n)
+{
+    int *procs;
+    int rc = proc_medians(s, k, &procs, med, n);
+    free(procs);
+    return rc;
+}
+
 int perf_samples_pairs(const perf_sample_set *base, const perf_sample_set *head,
                        const perf_series_key *k, double **b, double **h, size_t *n)
 {

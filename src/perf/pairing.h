@@ -32,6 +32,11 @@
 int perf_samples_pairs(const perf_sample_set *base, const perf_sample_set *head,
                        const perf_series_key *k, double **b, double **h, size_t *n);
 
+/* Per-process medians of series k (malloc'd into *med, NULL when n == 0),
+ * in process order. 0, or -1 on allocation failure. */
+int perf_samples_proc_medians(const perf_sample_set *s, const perf_series_key *k, double **med,
+                              size_t *n);
+
 typedef struct perf_pair_ctx {
     const char *mode;      /* "duet" or "ABBA": printed in the note        */
     double alpha;
