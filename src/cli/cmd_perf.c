@@ -36,6 +36,7 @@
 #include "perf/progress.h"
 #include "perf/report.h"
 #include "perf/results.h"
+#include "perf/selftest.h"
 #include "perf/stats_between.h"
 #include "perf/runner.h"
 #include "perf/site.h"
@@ -60,6 +61,7 @@ static const char *const help_main =
     "  ab         interleaved (ABBA) comparison of two builds: --base/--head REV\n"
     "             or --base-bin/--head-bin PATH\n"
     "  calibrate  A/A runs that measure each benchmark's noise floor here\n"
+    "  selftest   measured false-alarm rate and power of ab on this machine\n"
     "  trend      change points and drift over the history\n"
     "  bisect     find the commit that made a benchmark slower (git bisect run)\n"
     "  report     Markdown and self-contained HTML reports\n"
@@ -167,6 +169,15 @@ static const cmd_help helps[] = {
      "machine, sync mode, benchmark and metric, the 95th percentile of the\n"
      "relative difference of medians of two groups of N runs: the noise floor\n"
      "check and ab use from then on (rescaled by sqrt(N/n) for n runs).\n"},
+    {"selftest",
+     "usage: lightning perf selftest [--runs N] [--inject-freeze PCT] [--quick | --suite FILE]\n"
+     "                               [--benchmark LIST] [--rounds N] [--max-rounds N] [--bin PATH]\n"
+     "Runs N A/A comparisons (the binary against itself) and N with the head\n"
+     "frozen PCT% of its wall time (default 5; SIGSTOP/SIGCONT, invisible to\n"
+     "instruction counts), each exactly as `ab` runs it, and prints per wall-\n"
+     "clock row the false alarms, INCONCLUSIVE answers and detections it\n"
+     "measured, the exit codes and the time taken. Default: --runs 3, the\n"
+     "quick suite. Records nothing. Exit 0 when it ran, 2 on error.\n"},
     {"trend",
      "usage: lightning perf trend [--benchmark B] [--metric M] [--suite FILE | --quick]\n"
      "Change points over this machine's runs of the suite (E-Divisive means,\n"
@@ -238,7 +249,7 @@ typedef struct opts {
     const char *from_json[64];
     int n_from_json;
     int quick, force, no_record, all, help, establish, record_run;
-    long reps, rounds, max_rounds, limit, comparison, run;
+    long reps, rounds, max_rounds, limit, comparison, run, runs;
     double inject, freeze;
     const char *pos[8];
     int npos;
@@ -258,18 +269,19 @@ static const optdef optdefs[] = {
     {"history", T_STR, O(history), "*"},
     {"machine", T_STR, O(machine), "*"},
     {"help", T_FLAG, O(help), "*"},
-    {"suite", T_STR, O(suite), "run,check,ab,calibrate,trend,bisect,bisect-step,report"},
-    {"quick", T_FLAG, O(quick), "run,check,ab,calibrate,trend,bisect,report"},
-    {"benchmark", T_STR, O(benchmark), "run,check,ab,calibrate,trend,bisect,bisect-step"},
+    {"suite", T_STR, O(suite), "run,check,ab,calibrate,trend,bisect,bisect-step,report,selftest"},
+    {"quick", T_FLAG, O(quick), "run,check,ab,calibrate,trend,bisect,report,selftest"},
+    {"benchmark", T_STR, O(benchmark), "run,check,ab,calibrate,trend,bisect,bisect-step,selftest"},
     {"metric", T_STR, O(metric), "trend"},
-    {"bin", T_STR, O(bin), "run,calibrate"},
+    {"bin", T_STR, O(bin), "run,calibrate,selftest"},
     {"label", T_STR, O(label), "run,ab,calibrate"},
     {"reps", T_LONG, O(reps), "run"},
-    {"rounds", T_LONG, O(rounds), "ab,calibrate,bisect,bisect-step"},
-    {"max-rounds", T_LONG, O(max_rounds), "ab,bisect,bisect-step"},
+    {"rounds", T_LONG, O(rounds), "ab,calibrate,bisect,bisect-step,selftest"},
+    {"max-rounds", T_LONG, O(max_rounds), "ab,bisect,bisect-step,selftest"},
     {"inject-slowdown", T_DOUBLE, O(inject), "run,ab"},
-    {"inject-freeze", T_DOUBLE, O(freeze), "run,ab"},
+    {"inject-freeze", T_DOUBLE, O(freeze), "run,ab,selftest"},
     {"record-head-as-run", T_FLAG, O(record_run), "ab"},
+    {"runs", T_LONG, O(runs), "selftest"},
     {"from-json", T_MULTI, O(from_json), "run"},
     {"base", T_STR, O(base), "ab"},
     {"head", T_STR, O(head), "ab"},
@@ -1371,6 +1383,52 @@ out:
     return rc;
 }
 
+/* ---- selftest ----------------------------------------------------------- */
+
+static int cmd_selftest(ctx *c)
+{
+    opts *o = c->o;
+    perf_suite s = {0};
+    int rc = EXIT_USAGE;
+    if (o->npos) {
+        cli_error("perf selftest: unexpected argument '%s'", o->pos[0]);
+        return EXIT_USAGE;
+    }
+    if (!o->suite)
+        o->quick = 1;
+    if (load_suite(c, &s))
+        return EXIT_USAGE;
+    const char *bin = o->bin ? o->bin : c->exe;
+    if (access(bin, X_OK)) {
+        cli_error("perf selftest: --bin %s is not an executable file", bin);
+        goto out;
+    }
+    double freeze = o->freeze > 0 ? o->freeze : 5;
+    if (freeze > 90) {
+        cli_error("perf selftest: --inject-freeze must be in (0, 90]");
+        goto out;
+    }
+    if (open_history(c, 1) || make_scratch(c))
+        goto out;
+    perf_selftest_opts so = {.runs = o->runs > 0 ? (unsigned)o->runs : 3, .freeze_pct = freeze};
+    so.ab = (perf_ab_opts){.suite = &s, .base_bin = bin, .head_bin = bin,
+                           .rounds = o->rounds ? (unsigned)o->rounds : s.rounds,
+                           .scratch = c->scratch, .history = c->h};
+    perf_cmp_opts_default(&so.ab.cmp);
+    so.ab.cmp.estimate_power = 0;
+    so.max_rounds = o->max_rounds ? (unsigned)o->max_rounds : s.max_rounds;
+    if (so.max_rounds < so.ab.rounds)
+        so.max_rounds = so.ab.rounds;
+    if (perf_selftest(&so, stdout, &c->e)) {
+        cli_error("perf selftest: %s", c->e.msg);
+        goto out;
+    }
+    rc = 0;
+out:
+    perf_suite_free(&s);
+    return rc;
+}
+
 /* ---- calibrate ---------------------------------------------------------- */
 
 /* 1 when some section of the suite gates this series' metric. */
@@ -2203,6 +2261,7 @@ int cli_perf_main(int argc, char **argv)
         {"bisect", cmd_bisect},    {"bisect-step", cmd_bisect_step},
         {"report", cmd_report},    {"export", cmd_export},       {"history", cmd_history},
         {"copy-history", cmd_copy_history},
+        {"selftest", cmd_selftest},
     };
     if (argc < 2) {
         fputs(help_main, stderr);

@@ -538,6 +538,12 @@ static void test_duet_pairs_and_lookback(void **state)
     EXPECT(perf("ab", "--suite", duet, "--base-bin", fake("A"), "--head-bin", fake("A2"), NULL),
            0);
     HAS(out_buf, "duet, 10 pairs");
+    /* selftest: A/A and frozen-head runs, rates and times printed (the
+     * fake's figures are computed, not timed, so the freeze cannot show). */
+    EXPECT(perf("selftest", "--suite", duet, "--bin", fake("A"), "--runs", "2", NULL), 0);
+    HAS(out_buf, "selftest: 2 A/A and 2 comparisons with the head frozen 5% of its wall time");
+    HAS(out_buf, "false-alarm rate: 0 of 2 A/A rows (0.0%); power at 5%: 0 of 2");
+    HAS(out_buf, "A/A    exits: 2 pass");
     /* A suite key of the wrong kind is refused with its line. */
     write_file(duet, "[suite]\nname = x\npairing = sometimes\n[read]\nworkload = read-random\n",
                0);
