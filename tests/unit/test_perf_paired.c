@@ -437,6 +437,53 @@ static void test_mde_and_pairs_for(void **state)
     assert_true(perf_paired_pairs_for(0.03, 0.01, 0.98, 0.01) == 0); /* inside the floor */
 }
 
+/* The simulator with between-process and between-run variance: the
+ * numbers docs/statistics.md quotes ("The simulator ... issue 17"). */
+static void sim_row(const char *what, unsigned procs, size_t reps, double pcv, double bcv,
+                    int unit, double slow, perf_sim_counts *c)
+{
+    perf_sim_params p;
+    perf_sim_params_default(&p);
+    p.reps_base = p.reps_head = reps;
+    p.cv = 0.03;
+    p.procs = procs;
+    p.process_cv = pcv;
+    p.between_cv = bcv;
+    p.unit = unit;
+    p.slowdown = slow;
+    p.trials = 1000;
+    p.seed = 1717;
+    p.verdict.resamples = 2000;
+    assert_int_equal(perf_simulate(&p, c), PERF_STAT_OK);
+    print_message("# sim %-44s slowdown %2.0f%%: REGRESSION %5.1f%%, INCONCLUSIVE %5.1f%%\n", what,
+                  100 * slow, c->regression / 10.0, c->inconclusive / 10.0);
+}
+
+static void test_simulator_between_variance(void **state)
+{
+    (void)state;
+    perf_sim_counts c;
+    /* check, old: 20 reps in 4 processes, runs 5% apart, reps pooled */
+    sim_row("check: 4x5 reps pooled, between-run CV 5%", 4, 20, 0, 0.05, PERF_SIM_UNIT_REP, 0,
+            &c);
+    assert_true(c.regression >= 100); /* >= 10% false alarms per series */
+    sim_row("check: 4 process medians, between-run CV 5%", 4, 20, 0, 0.05,
+            PERF_SIM_UNIT_PROCESS, 0, &c);
+    /* ab: 20 processes of 3 reps, process CV 7%, no between-run offset
+     * (interleaved): pooled vs paired by process */
+    sim_row("ab: 20x3 reps pooled, process CV 7%", 20, 60, 0.07, 0, PERF_SIM_UNIT_REP, 0, &c);
+    unsigned pooled_inc = c.inconclusive + c.regression;
+    sim_row("ab: 20 pairs of process medians, process CV 7%", 20, 60, 0.07, 0,
+            PERF_SIM_UNIT_PAIR, 0, &c);
+    assert_true(c.regression + c.inconclusive <= 15);
+    assert_true(pooled_inc > c.regression + c.inconclusive);
+    sim_row("ab: 20 pairs of process medians, process CV 7%", 20, 60, 0.07, 0,
+            PERF_SIM_UNIT_PAIR, 0.05, &c);
+    sim_row("ab: 20 pairs of process medians, process CV 2%", 20, 60, 0.02, 0,
+            PERF_SIM_UNIT_PAIR, 0.05, &c);
+    assert_true(c.regression + c.inconclusive >= 900);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_freeze_stops_the_group),
         cmocka_unit_test(test_suite_pairing_keys),
         cmocka_unit_test(test_mde_and_pairs_for),
+        cmocka_unit_test(test_simulator_between_variance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
