@@ -129,7 +129,7 @@ echo
 echo "== summary"
 if [ -n "$head_id" ]; then
     echo "between-run check of run $head_id against the history (not gating, exit $check_rc):"
-    sed 's/^/  /' "$out/check.txt" | tail -n 4
+    grep -E '^(wall-clock rows|check):' "$out/check.txt" | sed 's/^/  /'
 fi
 elapsed=$(($(date +%s) - start))
 echo
