@@ -29,12 +29,15 @@
 #include "perf/history.h"
 #include "perf/history_copy.h"
 #include "perf/history_pg.h"
+#include "perf/lookback.h"
 #include "perf/metrics.h"
 #include "perf/outcome.h"
 #include "perf/proc.h"
 #include "perf/progress.h"
 #include "perf/report.h"
 #include "perf/results.h"
+#include "perf/selftest.h"
+#include "perf/stats_between.h"
 #include "perf/runner.h"
 #include "perf/site.h"
 #include "perf/suite.h"
@@ -58,6 +61,7 @@ static const char *const help_main =
     "  ab         interleaved (ABBA) comparison of two builds: --base/--head REV\n"
     "             or --base-bin/--head-bin PATH\n"
     "  calibrate  A/A runs that measure each benchmark's noise floor here\n"
+    "  selftest   measured false-alarm rate and power of ab on this machine\n"
     "  trend      change points and drift over the history\n"
     "  bisect     find the commit that made a benchmark slower (git bisect run)\n"
     "  report     Markdown and self-contained HTML reports\n"
@@ -99,6 +103,7 @@ static const cmd_help helps[] = {
      "  --bin PATH             the lightning binary to measure (default: this one)\n"
      "  --inject-slowdown PCT  passed to bench: calibrated busy work per operation\n"
      "                         of the lightning engine (to test the framework)\n"
+     "  --inject-freeze PCT    stop the bench processes PCT% of every 20 ms\n"
      "  --from-json FILE       record existing `lightning bench --json` output\n"
      "                         instead of running (repeatable)\n"},
     {"baseline",
@@ -132,10 +137,20 @@ static const cmd_help helps[] = {
      "                         [--rounds N] [--quick] [--benchmark LIST]\n"
      "                         [--inject-slowdown PCT] [--max-rounds N] [--no-record] [--force]\n"
      "Builds each revision in its own git worktree (cached by commit) or takes\n"
-     "the given binaries, then runs both interleaved, ABBA, one bench process\n"
-     "per sample, N rounds per side (default: the suite's `rounds`). The limit\n"
-     "is the noise floor (calibrated, else 2%), not the suite's tolerance.\n"
-     "  --inject-slowdown PCT  head side only: bench's injected slowdown\n"
+     "the given binaries, then runs both interleaved, one bench process per\n"
+     "sample, N rounds per side (default: the suite's `rounds`): sections with\n"
+     "pairing = duet run base and head at the same time, each on its own core;\n"
+     "the others (pairing = abba) back to back in ABBA order. Wall-clock rows\n"
+     "are judged by the per-pair ratios (signed-rank test, Hodges-Lehmann\n"
+     "interval): the process pair is the unit. The limit is the noise floor\n"
+     "(calibrated, else 2%), not the suite's tolerance.\n"
+     "  --inject-slowdown PCT  head side only: bench's injected slowdown (busy work:\n"
+     "                         counts see it)\n"
+     "  --inject-freeze PCT    head side only: its bench processes are stopped\n"
+     "                         (SIGSTOP/SIGCONT) PCT% of every 20 ms: a slowdown\n"
+     "                         instruction counts cannot see\n"
+     "  --record-head-as-run   record the head side as a `run` (what trend, check\n"
+     "                         and report read; `make perf` does this)\n"
      "  --max-rounds N         while the verdict is inconclusive, add rounds (doubling)\n"
      "                         up to N per side and judge again (default: the suite's\n"
      "                         max_rounds; equal to --rounds: no extension)\n"
@@ -154,6 +169,15 @@ static const cmd_help helps[] = {
      "machine, sync mode, benchmark and metric, the 95th percentile of the\n"
      "relative difference of medians of two groups of N runs: the noise floor\n"
      "check and ab use from then on (rescaled by sqrt(N/n) for n runs).\n"},
+    {"selftest",
+     "usage: lightning perf selftest [--runs N] [--inject-freeze PCT] [--quick | --suite FILE]\n"
+     "                               [--benchmark LIST] [--rounds N] [--max-rounds N] [--bin PATH]\n"
+     "Runs N A/A comparisons (the binary against itself) and N with the head\n"
+     "frozen PCT% of its wall time (default 5; SIGSTOP/SIGCONT, invisible to\n"
+     "instruction counts), each exactly as `ab` runs it, and prints per wall-\n"
+     "clock row the false alarms, INCONCLUSIVE answers and detections it\n"
+     "measured, the exit codes and the time taken. Default: --runs 3, the\n"
+     "quick suite. Records nothing. Exit 0 when it ran, 2 on error.\n"},
     {"trend",
      "usage: lightning perf trend [--benchmark B] [--metric M] [--suite FILE | --quick]\n"
      "Change points over this machine's runs of the suite (E-Divisive means,\n"
@@ -224,9 +248,9 @@ typedef struct opts {
     const char *gate_on, *to, *machine;
     const char *from_json[64];
     int n_from_json;
-    int quick, force, no_record, all, help, establish;
-    long reps, rounds, max_rounds, limit, comparison, run;
-    double inject;
+    int quick, force, no_record, all, help, establish, record_run;
+    long reps, rounds, max_rounds, limit, comparison, run, runs;
+    double inject, freeze;
     const char *pos[8];
     int npos;
 } opts;
@@ -245,16 +269,19 @@ static const optdef optdefs[] = {
     {"history", T_STR, O(history), "*"},
     {"machine", T_STR, O(machine), "*"},
     {"help", T_FLAG, O(help), "*"},
-    {"suite", T_STR, O(suite), "run,check,ab,calibrate,trend,bisect,bisect-step,report"},
-    {"quick", T_FLAG, O(quick), "run,check,ab,calibrate,trend,bisect,report"},
-    {"benchmark", T_STR, O(benchmark), "run,check,ab,calibrate,trend,bisect,bisect-step"},
+    {"suite", T_STR, O(suite), "run,check,ab,calibrate,trend,bisect,bisect-step,report,selftest"},
+    {"quick", T_FLAG, O(quick), "run,check,ab,calibrate,trend,bisect,report,selftest"},
+    {"benchmark", T_STR, O(benchmark), "run,check,ab,calibrate,trend,bisect,bisect-step,selftest"},
     {"metric", T_STR, O(metric), "trend"},
-    {"bin", T_STR, O(bin), "run,calibrate"},
+    {"bin", T_STR, O(bin), "run,calibrate,selftest"},
     {"label", T_STR, O(label), "run,ab,calibrate"},
     {"reps", T_LONG, O(reps), "run"},
-    {"rounds", T_LONG, O(rounds), "ab,calibrate,bisect,bisect-step"},
-    {"max-rounds", T_LONG, O(max_rounds), "ab,bisect,bisect-step"},
+    {"rounds", T_LONG, O(rounds), "ab,calibrate,bisect,bisect-step,selftest"},
+    {"max-rounds", T_LONG, O(max_rounds), "ab,bisect,bisect-step,selftest"},
     {"inject-slowdown", T_DOUBLE, O(inject), "run,ab"},
+    {"inject-freeze", T_DOUBLE, O(freeze), "run,ab,selftest"},
+    {"record-head-as-run", T_FLAG, O(record_run), "ab"},
+    {"runs", T_LONG, O(runs), "selftest"},
     {"from-json", T_MULTI, O(from_json), "run"},
     {"base", T_STR, O(base), "ab"},
     {"head", T_STR, O(head), "ab"},
@@ -696,8 +723,9 @@ static int cmd_run(ctx *c)
         goto out;
     side.bin = o->bin ? o->bin : c->exe;
     side.inject_pct = o->inject;
+    side.freeze_pct = o->freeze;
     if (o->n_from_json) {
-        if (o->inject > 0 || o->bin || o->reps) {
+        if (o->inject > 0 || o->freeze > 0 || o->bin || o->reps) {
             cli_error("perf run: --from-json records existing results; --bin, --reps and "
                       "--inject-slowdown apply only when perf runs the bench itself");
             goto out;
@@ -1090,12 +1118,26 @@ static int cmd_check(ctx *c)
         cli_error("perf: %s", c->e.msg);
         goto out;
     }
+    /* Runs, not repetitions, are the unit between runs: the wall-clock
+     * rows are judged against the history's spread (perf/lookback.h). */
+    int window = perf_lookback_apply(c->h, &head, &hs, bid, co.alpha, &cmp, &c->e);
+    if (window < 0) {
+        cli_error("perf: %s", c->e.msg);
+        goto out;
+    }
     cmp.base_run = bid;
     cmp.head_run = hid;
     perf_strlcpy(cmp.suite, s.name, sizeof cmp.suite);
     run_label(&base, o->against ? "against" : "baseline", cmp.base_label, sizeof cmp.base_label);
     run_label(&head, NULL, cmp.head_label, sizeof cmp.head_label);
     printf("check %s\n   vs %s\n", cmp.head_label, cmp.base_label);
+    if (window >= PERF_BETWEEN_MIN_RUNS)
+        printf("wall-clock rows: between-run test against up to %d earlier comparable runs "
+               "(Student t, Holm); counts rows: relative change\n", window);
+    else
+        printf("wall-clock rows: insufficient history (fewer than %d comparable runs): the "
+               "within-run test only, which does not see between-run drift\n",
+               PERF_BETWEEN_MIN_RUNS);
     if (perf_history_save_comparison(c->h, &cmp, &c->e))
         fprintf(stderr, "lightning perf: warning: comparison not saved: %s\n", c->e.msg);
     perf_report_table(stdout, &cmp);
@@ -1159,9 +1201,13 @@ static int resolve_side(ctx *c, const char *rev, const char *bin, const char *wh
 static void side_label(const char *rev, const char *sha, const char *bin, const perf_side *sd,
                        const char *role, char *out, size_t cap)
 {
-    char inj[48] = "";
+    char inj[96] = "";
     if (sd->inject_pct > 0)
         perf_fmt(inj, sizeof inj, ", injected slowdown %g%%", sd->inject_pct);
+    if (sd->freeze_pct > 0) {
+        size_t l = strlen(inj);
+        perf_fmt(inj + l, sizeof inj - l, ", frozen %g%% of wall time", sd->freeze_pct);
+    }
     if (rev)
         perf_fmt(out, cap, "%s: %s = %.12s%s", role, rev, sha, inj);
     else
@@ -1203,6 +1249,8 @@ static int record_ab(ctx *c, perf_ab_result *r, const perf_suite *s, const char 
     cmp->head_run = rb.id;
     if (perf_history_save_comparison(c->h, cmp, &c->e))
         goto fail;
+    printf("recorded runs %lld (base) and %lld (head) in %s\n", (long long)ra.id,
+           (long long)rb.id, c->history_path);
     return 0;
 fail:
     fprintf(stderr, "lightning perf: warning: results not recorded: %s\n", c->e.msg);
@@ -1231,6 +1279,22 @@ static int ab_mismatch(ctx *c, perf_ab_result *r)
     return 0;
 }
 
+/* Which sections ran as duets and which back to back: the reader needs it
+ * to know what a row's interval stands for. */
+static void print_pairing(const perf_suite *s)
+{
+    char duet[512] = "", abba[512] = "";
+    for (size_t i = 0; i < s->nb; i++) {
+        if (s->b[i].counts)
+            continue;
+        char *d = s->b[i].pairing == PERF_PAIRING_DUET ? duet : abba;
+        size_t l = strlen(d);
+        perf_fmt(d + l, 512 - l, "%s%s", l ? "," : "", s->b[i].name);
+    }
+    printf("  pairing: %s%s%s%s%s\n", duet[0] ? "duet (same time, own cores) " : "", duet,
+           duet[0] && abba[0] ? "; " : "", abba[0] ? "ABBA (back to back) " : "", abba);
+}
+
 static int cmd_ab(ctx *c)
 {
     opts *o = c->o;
@@ -1255,6 +1319,7 @@ static int cmd_ab(ctx *c)
                        .base_bin = base_bin,
                        .head_bin = head_bin,
                        .head_inject = o->inject,
+                       .head_freeze = o->freeze,
                        .rounds = rounds,
                        .scratch = c->scratch,
                        .progress = &pr,
@@ -1271,7 +1336,9 @@ static int cmd_ab(ctx *c)
     /* Only an undecided answer earns more data, never a "same": the
      * extension can turn INCONCLUSIVE into a decision, and each look is
      * still held to p < alpha and the whole interval beyond the floor. */
-    while (!e && r.cmp.inconclusive && !r.cmp.regressions && r.rounds < maxr) {
+    /* A paired INCONCLUSIVE row has a proven slowdown of unknown size:
+     * worth sizing even when another row already fails the gate. */
+    while (!e && r.cmp.inconclusive && r.rounds < maxr) {
         unsigned more = r.rounds + r.rounds > maxr ? maxr - r.rounds : r.rounds;
         perf_progress_clear(&pr);
         fprintf(stderr, "lightning perf: inconclusive after %u rounds; adding %u (--max-rounds %u)\n",
@@ -1293,11 +1360,16 @@ static int cmd_ab(ctx *c)
     int has_counts = 0;
     for (size_t i = 0; i < s.nb; i++)
         has_counts |= s.b[i].counts;
-    printf("ab: %u rounds per side, ABBA order%s, suite %s, machine %s, sync %s\n  %s\n  %s\n",
-           r.rounds, has_counts ? " (counts sections: one process per side)" : "", s.name,
-           r.machine_id, r.sync_mode, r.cmp.base_label, r.cmp.head_label);
+    int has_abba = 0;
+    for (size_t i = 0; i < s.nb; i++)
+        has_abba |= !s.b[i].counts && s.b[i].pairing == PERF_PAIRING_ABBA;
+    printf("ab: %u rounds per side%s%s, suite %s, machine %s, sync %s, %.0f s\n  %s\n  %s\n",
+           r.rounds, has_abba ? ", ABBA order" : "", has_counts ? " (counts sections: one process per side)" : "", s.name,
+           r.machine_id, r.sync_mode, r.wall_s, r.cmp.base_label, r.cmp.head_label);
+    print_pairing(&s);
     if (!o->no_record)
-        record_ab(c, &r, &s, "ab-base", "ab-head", base_sha, head_sha, &r.cmp);
+        record_ab(c, &r, &s, "ab-base", o->record_run ? "run" : "ab-head", base_sha, head_sha,
+                  &r.cmp);
     perf_report_table(stdout, &r.cmp);
     rc = r.cmp.exit_code;
     if (o->md && write_md(c, o->md, &r.cmp, NULL) && !rc)
@@ -1307,6 +1379,52 @@ static int cmd_ab(ctx *c)
     emit_outcome(c, &oc, &rc);
 out:
     perf_ab_result_free(&r);
+    perf_suite_free(&s);
+    return rc;
+}
+
+/* ---- selftest ----------------------------------------------------------- */
+
+static int cmd_selftest(ctx *c)
+{
+    opts *o = c->o;
+    perf_suite s = {0};
+    int rc = EXIT_USAGE;
+    if (o->npos) {
+        cli_error("perf selftest: unexpected argument '%s'", o->pos[0]);
+        return EXIT_USAGE;
+    }
+    if (!o->suite)
+        o->quick = 1;
+    if (load_suite(c, &s))
+        return EXIT_USAGE;
+    const char *bin = o->bin ? o->bin : c->exe;
+    if (access(bin, X_OK)) {
+        cli_error("perf selftest: --bin %s is not an executable file", bin);
+        goto out;
+    }
+    double freeze = o->freeze > 0 ? o->freeze : 5;
+    if (freeze > 90) {
+        cli_error("perf selftest: --inject-freeze must be in (0, 90]");
+        goto out;
+    }
+    if (open_history(c, 1) || make_scratch(c))
+        goto out;
+    perf_selftest_opts so = {.runs = o->runs > 0 ? (unsigned)o->runs : 3, .freeze_pct = freeze};
+    so.ab = (perf_ab_opts){.suite = &s, .base_bin = bin, .head_bin = bin,
+                           .rounds = o->rounds ? (unsigned)o->rounds : s.rounds,
+                           .scratch = c->scratch, .history = c->h};
+    perf_cmp_opts_default(&so.ab.cmp);
+    so.ab.cmp.estimate_power = 0;
+    so.max_rounds = o->max_rounds ? (unsigned)o->max_rounds : s.max_rounds;
+    if (so.max_rounds < so.ab.rounds)
+        so.max_rounds = so.ab.rounds;
+    if (perf_selftest(&so, stdout, &c->e)) {
+        cli_error("perf selftest: %s", c->e.msg);
+        goto out;
+    }
+    rc = 0;
+out:
     perf_suite_free(&s);
     return rc;
 }
@@ -2143,6 +2261,7 @@ int cli_perf_main(int argc, char **argv)
         {"bisect", cmd_bisect},    {"bisect-step", cmd_bisect_step},
         {"report", cmd_report},    {"export", cmd_export},       {"history", cmd_history},
         {"copy-history", cmd_copy_history},
+        {"selftest", cmd_selftest},
     };
     if (argc < 2) {
         fputs(help_main, stderr);

@@ -1,6 +1,8 @@
 /* perf/ab.c — interleaved A/B runs and their verdicts (see ab.h). */
 #include "perf/ab.h"
 
+#include "perf/pairing.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +44,17 @@ static int judge(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
     perf_cmp_opts co = o->cmp;
     co.mode = PERF_CMP_AB;
     co.one_per_proc = 1;
+    co.paired = 1;
+    co.pair_seconds = r->rounds ? r->wall_s / r->rounds : 0;
     if (o->history) {
         co.floor_lookup = perf_floor_from_history;
         co.floor_ctx = &fc;
     }
-    return perf_compare(o->suite, &r->base.samples, &r->head.samples, &co, &r->cmp, e);
+    if (perf_compare(o->suite, &r->base.samples, &r->head.samples, &co, &r->cmp, e))
+        return -1;
+    perf_pair_holm(&r->cmp, co.alpha);
+    perf_comparison_tally(&r->cmp);
+    return 0;
 }
 
 int perf_ab_run(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
@@ -58,6 +66,7 @@ int perf_ab_run(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
     r->head.label = "B";
     r->head.bin = o->head_bin;
     r->head.inject_pct = o->head_inject;
+    r->head.freeze_pct = o->head_freeze;
     return perf_ab_extend(o, r, o->rounds, e);
 }
 
@@ -68,11 +77,13 @@ int perf_ab_extend(const perf_ab_opts *o, perf_ab_result *r, unsigned more, perf
     /* Continue the ABBA pattern where it stopped: an odd number of rounds
      * so far means the next round starts with B, which swapping the sides
      * for the call achieves. */
+    double t0 = perf_now();
     int rc = r->rounds % 2
                  ? perf_run_interleaved(o->suite, &r->head, &r->base, more, &ro, e)
                  : perf_run_interleaved(o->suite, &r->base, &r->head, more, &ro, e);
     if (rc)
         return -1;
+    r->wall_s += perf_now() - t0;
     r->rounds += more;
     return judge(o, r, e);
 }

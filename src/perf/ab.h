@@ -9,6 +9,9 @@
  *   with perf_ab_result_free whatever the return) and computes r->cmp.
  *   perf_ab_extend adds rounds to an existing result and recomputes the
  *   comparison (how bisect re-measures an inconclusive step).
+ * - Wall-clock rows are judged by process pairs (perf/pairing.h: a duet
+ *   or an ABBA round is one pair), so the process is the unit of
+ *   replication; counts rows by perf/countcmp.h.
  * - Nothing is written to the history here; perf_side_run_info turns a
  *   side into a run record for the caller to store.
  * - Single-threaded.
@@ -24,6 +27,8 @@ typedef struct perf_ab_opts {
     const perf_suite *suite;
     const char *base_bin, *head_bin;
     double base_inject, head_inject;  /* --inject-slowdown per side, %   */
+    double head_freeze;               /* --inject-freeze: head stopped this
+                                         % of its wall time (freeze.h)     */
     unsigned rounds;
     const char *scratch;
     perf_progress *progress;
@@ -37,6 +42,7 @@ typedef struct perf_ab_result {
     perf_side base, head;
     perf_comparison cmp;
     unsigned rounds;
+    double wall_s;                    /* wall time of the rounds so far   */
     char machine_id[PERF_MACHINE_KEY_CAP];
     char sync_mode[16];
 } perf_ab_result;

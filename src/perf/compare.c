@@ -10,6 +10,7 @@
 
 #include "perf/countcmp.h"
 #include "perf/metrics.h"
+#include "perf/pairing.h"
 
 void perf_cmp_opts_default(perf_cmp_opts *o)
 {
@@ -361,7 +362,19 @@ int perf_compare(const perf_suite *s, const perf_sample_set *base, const perf_sa
                 size_t n = nb_ < nh_ ? nb_ : nh_;
                 r.noise_floor = series_floor(o, &keys[i], n, &cal);
                 r.floor_calibrated = cal;
-                judge(&r, bv, nb_, hv, nh_, o);
+                int paired = 0;
+                if (o->paired) {
+                    perf_pair_ctx pc = {.mode = b->pairing == PERF_PAIRING_DUET ? "duet" : "ABBA",
+                                        .alpha = o->alpha, .resamples = o->resamples,
+                                        .pair_seconds = o->pair_seconds};
+                    paired = perf_pair_judge_row(&r, base, head, &keys[i], &pc);
+                }
+                if (paired < 0) {
+                    free(bv), free(hv), free(keys);
+                    return perf_seterr(e, "out of memory");
+                }
+                if (!paired)
+                    judge(&r, bv, nb_, hv, nh_, o);
                 if (fb && fh && params_differ(fb->params, fh->params))
                     perf_fmt(r.note, sizeof r.note, "parameters differ between base and head");
             }

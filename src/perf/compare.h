@@ -57,6 +57,10 @@ typedef struct perf_cmp_opts {
     perf_floor_lookup_fn floor_lookup;
     void *floor_ctx;
     int gate_on;              /* PERF_GATE_*, or -1 (default): the suite's  */
+    int paired;               /* ab: judge wall-clock rows by process pairs
+                                 (perf/pairing.h) when both sides have >= 8
+                                 matching processes                        */
+    double pair_seconds;      /* wall time per round, for INCONCLUSIVE hints */
 } perf_cmp_opts;
 
 void perf_cmp_opts_default(perf_cmp_opts *o);

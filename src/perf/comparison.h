@@ -68,6 +68,9 @@ typedef struct perf_cmp_row {
                                reason_buf when reloaded from history       */
     char reason_buf[160];
     char note[160];
+    int paired;             /* judged by process pairs (perf/pairing.h):
+                               v.p_value is then Holm-adjusted over the
+                               comparison's paired rows                   */
 } perf_cmp_row;
 
 typedef struct perf_comparison {

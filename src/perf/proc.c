@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <ftw.h>
 #include <signal.h>
 #include <spawn.h>
@@ -60,8 +61,8 @@ static int wait_child(pid_t pid, const char *name, perf_error *e)
 }
 
 static int spawn(char *const argv[], const char *cwd, char *const env_set[],
-                 const char *out_path, int out_fd, const char *err_path, pid_t *pid,
-                 perf_error *e)
+                 const char *out_path, int out_fd, const char *err_path, int own_pgroup,
+                 pid_t *pid, perf_error *e)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -79,7 +80,12 @@ static int spawn(char *const argv[], const char *cwd, char *const env_set[],
     sigaddset(&def, SIGPIPE);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &def);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (own_pgroup) {
+        posix_spawnattr_setpgroup(&at, 0);
+        flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    posix_spawnattr_setflags(&at, flags);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     if (out_fd >= 0) {
         posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
@@ -110,11 +116,50 @@ out:
     return rc;
 }
 
+int perf_proc_start(char *const argv[], char *const env_set[], const char *out_path,
+                    const char *err_path, const perf_spawn_opts *so, pid_t *pid, perf_error *e)
+{
+    cpu_set_t saved;
+    int pinned = 0;
+    if (so && so->cpus && CPU_COUNT(so->cpus) > 0) {
+        /* posix_spawn has no affinity attribute; the child inherits the
+         * calling thread's mask, so set it around the spawn. */
+        if (sched_getaffinity(0, sizeof saved, &saved))
+            return perf_seterr(e, "sched_getaffinity: %s", strerror(errno));
+        if (sched_setaffinity(0, sizeof *so->cpus, so->cpus))
+            return perf_seterr(e, "pinning %s to its cores: %s", argv[0], strerror(errno));
+        pinned = 1;
+    }
+    int rc = spawn(argv, NULL, env_set, out_path, -1, err_path, so ? so->own_pgroup : 0, pid, e);
+    if (pinned && sched_setaffinity(0, sizeof saved, &saved) && !rc) {
+        perf_seterr(e, "restoring the CPU mask: %s", strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+int perf_proc_wait_exit(pid_t pid, perf_error *e)
+{
+    siginfo_t si;
+    for (;;) {
+        memset(&si, 0, sizeof si);
+        if (!waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT))
+            return 0;
+        if (errno != EINTR)
+            return perf_seterr(e, "waiting for child %d: %s", (int)pid, strerror(errno));
+    }
+}
+
+int perf_proc_reap(pid_t pid, const char *name, perf_error *e)
+{
+    return wait_child(pid, name, e);
+}
+
 int perf_proc_run(char *const argv[], const char *cwd, char *const env_set[],
                   const char *out_path, const char *err_path, perf_error *e)
 {
     pid_t pid;
-    if (spawn(argv, cwd, env_set, out_path, -1, err_path, &pid, e))
+    if (spawn(argv, cwd, env_set, out_path, -1, err_path, 0, &pid, e))
         return -1;
     return wait_child(pid, argv[0], e);
 }
@@ -128,7 +173,7 @@ int perf_proc_capture(char *const argv[], const char *cwd, char *out, size_t cap
         out[0] = '\0';
     if (pipe2(fds, O_CLOEXEC))
         return perf_seterr(e, "pipe: %s", strerror(errno));
-    if (spawn(argv, cwd, NULL, NULL, fds[1], err_path, &pid, e)) {
+    if (spawn(argv, cwd, NULL, NULL, fds[1], err_path, 0, &pid, e)) {
         close(fds[0]);
         close(fds[1]);
         return -1;

@@ -19,12 +19,33 @@
 #ifndef PERF_PROC_H
 #define PERF_PROC_H
 
+#include <sched.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "perf/error.h"
 
 int perf_proc_run(char *const argv[], const char *cwd, char *const env_set[],
                   const char *out_path, const char *err_path, perf_error *e);
+
+/* Starting a child without waiting (the duet runner and the freeze
+ * injector need it). cpus: when not NULL and non-empty, the child runs
+ * pinned to these CPUs (set on the calling thread around the spawn and
+ * restored: call from one thread at a time). own_pgroup: the child leads a
+ * new process group (so a whole bench can be stopped with one signal). */
+typedef struct perf_spawn_opts {
+    const cpu_set_t *cpus;
+    int own_pgroup;
+} perf_spawn_opts;
+
+int perf_proc_start(char *const argv[], char *const env_set[], const char *out_path,
+                    const char *err_path, const perf_spawn_opts *so, pid_t *pid, perf_error *e);
+/* Blocks until the child has exited but leaves it unreaped (its pid and
+ * process group id cannot be reused while a freeze thread still signals
+ * them). 0 or -1 with e set. */
+int perf_proc_wait_exit(pid_t pid, perf_error *e);
+/* Reaps the child: its exit code as perf_proc_run returns it. */
+int perf_proc_reap(pid_t pid, const char *name, perf_error *e);
 
 /* Runs argv and captures its stdout (up to cap - 1 bytes, NUL-terminated,
  * trailing newline removed); stderr goes to err_path (NULL = inherited). */

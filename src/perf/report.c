@@ -88,8 +88,12 @@ void perf_report_summary_line(FILE *f, const perf_comparison *c)
     case PERF_EXIT_REGRESSION: fprintf(f, " (regression)\n"); break;
     case PERF_EXIT_ERROR: fprintf(f, " (some benchmarks could not be judged)\n"); break;
     case PERF_EXIT_INCONCLUSIVE:
-        fprintf(f, " (inconclusive: too noisy to decide; about %u repetitions per side would "
-                   "decide)\n", c->reps_needed);
+        if (c->reps_needed)
+            fprintf(f, " (inconclusive: too noisy to decide; about %u repetitions per side "
+                       "would decide)\n", c->reps_needed);
+        else
+            fprintf(f, " (inconclusive: a slowdown is proven but not sized; each such row's "
+                       "note says what it resolves and how long a run resolving 5%% takes)\n");
         break;
     default: fprintf(f, "\n");
     }
@@ -127,7 +131,7 @@ int perf_report_rows(FILE *f, const perf_comparison *c)
             perf_fmt(mde, sizeof mde, r->mde90 < 0 ? ">50%%" : "-");
         fprintf(f, "%-34s %-15s %12s %12s %8s %17s %9s %6s %6s  %s", name, r->metric, b, h, ch,
                 ci, p, lim, mde, perf_row_word(r));
-        if (r->v.verdict == PERF_VERDICT_INCONCLUSIVE)
+        if (r->v.verdict == PERF_VERDICT_INCONCLUSIVE && r->v.reps_needed)
             fprintf(f, " (~%u reps/side would decide)", r->v.reps_needed);
         if (!perf_row_gates(c, r))
             fprintf(f, " (not gating: gate_on = %s)", perf_gate_on_name(c->gate_on));

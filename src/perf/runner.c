@@ -1,12 +1,16 @@
 /* perf/runner.c — bench processes, run and ABBA orders (see runner.h). */
 #include "perf/runner.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "perf/freeze.h"
 #include "perf/proc.h"
 
 void perf_side_free(perf_side *s)
@@ -28,14 +32,16 @@ typedef struct group {
     long ops;
     unsigned reps;
     int counts;        /* `--measure counts`: one process per side, once */
+    int duet;          /* interleaved: base and head at the same time    */
     char args[1024];
 } group;
 
 static void group_key(const perf_suite *s, const perf_suite_bench *b, char *out, size_t cap)
 {
-    perf_fmt(out, cap, "%s|%ld|%.9g|%ld|%u|%s|%d", perf_suite_engines(s, b),
+    perf_fmt(out, cap, "%s|%ld|%.9g|%ld|%u|%s|%d|%d", perf_suite_engines(s, b),
              perf_suite_keys(s, b), perf_suite_duration(s, b), perf_suite_ops(s, b),
-             perf_suite_reps(s, b), b->args, b->counts);
+             perf_suite_reps(s, b), b->args, b->counts,
+             !b->counts && b->pairing == PERF_PAIRING_DUET);
 }
 
 static int in_csv(const char *list, const char *item)
@@ -74,6 +80,7 @@ static group *make_groups(const perf_suite *s, size_t *ng)
             x->ops = perf_suite_ops(s, b);
             x->reps = perf_suite_reps(s, b);
             x->counts = b->counts;
+            x->duet = !b->counts && b->pairing == PERF_PAIRING_DUET;
             if (b->counts) {
                 /* The suite's duration, ops and args are wall-clock
                  * settings (--warmup S is refused in counts mode). */
@@ -191,36 +198,63 @@ static void args_json(const argv_buf *a, char *out, size_t cap)
 
 static int call_no;
 
-/* One bench process for one side; its samples are appended with the next
- * process index and repetitions following those already held. */
-static int one_call(const perf_suite *s, const group *g, perf_side *side, unsigned reps,
-                    const perf_runner_opts *o, perf_error *e)
-{
+/* One bench process of one side, from spawn to parsed samples; started and
+ * finished separately so a duet can run two at once. */
+typedef struct call {
     char json[4096], out[4096], err[4096], tmpenv[4200];
-    int n = ++call_no;
-    perf_fmt(json, sizeof json, "%s/bench-%d.json", o->scratch, n);
-    perf_fmt(out, sizeof out, "%s/bench-%d.out", o->scratch, n);
-    perf_fmt(err, sizeof err, "%s/bench-%d.err", o->scratch, n);
-    perf_fmt(tmpenv, sizeof tmpenv, "TMPDIR=%s", o->scratch);
-    uint64_t seed = s->seed + (uint64_t)o->seed_offset * (uint64_t)side->procs;
     argv_buf a;
-    if (build_argv(s, g, side, reps, seed, json, &a))
+    pid_t pid;
+    perf_freeze fz;
+    double t0;
+} call;
+
+static int call_start(const perf_suite *s, const group *g, perf_side *side, unsigned reps,
+                      const perf_runner_opts *o, const cpu_set_t *cpus, call *c, perf_error *e)
+{
+    int n = ++call_no;
+    perf_fmt(c->json, sizeof c->json, "%s/bench-%d.json", o->scratch, n);
+    perf_fmt(c->out, sizeof c->out, "%s/bench-%d.out", o->scratch, n);
+    perf_fmt(c->err, sizeof c->err, "%s/bench-%d.err", o->scratch, n);
+    perf_fmt(c->tmpenv, sizeof c->tmpenv, "TMPDIR=%s", o->scratch);
+    memset(&c->fz, 0, sizeof c->fz);
+    uint64_t seed = s->seed + (uint64_t)o->seed_offset * (uint64_t)side->procs;
+    if (build_argv(s, g, side, reps, seed, c->json, &c->a))
         return perf_seterr(e, "bench command line too long for [%s]", g->names);
-    char *env[] = {tmpenv, NULL};
-    double t0 = perf_now();
-    remove(json);
-    int rc = perf_proc_run(a.argv, NULL, env, out, err, e);
-    side->seconds += perf_now() - t0;
-    if (rc < 0)
+    char *env[] = {c->tmpenv, NULL};
+    /* Only a frozen side needs its own process group: the freezer stops
+     * the whole group, and a child in our group would stop us too. */
+    int freeze = side->freeze_pct > 0 && !g->counts;
+    perf_spawn_opts so = {.cpus = cpus, .own_pgroup = freeze};
+    c->t0 = perf_now();
+    remove(c->json);
+    if (perf_proc_start(c->a.argv, env, c->out, c->err, &so, &c->pid, e))
+        return -1;
+    if (freeze && perf_freeze_start(&c->fz, c->pid, side->freeze_pct, 0, e)) {
+        kill(c->pid, SIGKILL);
+        perf_proc_reap(c->pid, side->bin, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits for the process of c; its samples are appended with the next
+ * process index and repetitions following those already held. */
+static int call_finish(const group *g, perf_side *side, call *c, perf_error *e)
+{
+    int w = perf_proc_wait_exit(c->pid, e);
+    side->seconds += perf_now() - c->t0;
+    perf_freeze_stop(&c->fz);
+    int rc = perf_proc_reap(c->pid, side->bin, w ? NULL : e);
+    if (w || rc < 0)
         return -1;
     if (rc != 0) {
         char tail[700];
-        perf_file_tail(err, 6, tail, sizeof tail);
+        perf_file_tail(c->err, 6, tail, sizeof tail);
         return perf_seterr(e, "`%s bench --workloads %s` failed (exit %d)%s%s", side->bin,
                            g->workloads, rc, tail[0] ? ":\n" : "", tail);
     }
     perf_bench_doc doc;
-    if (perf_results_parse_file(json, &doc, e))
+    if (perf_results_parse_file(c->json, &doc, e))
         return perf_preperr(e, "output of `%s bench --workloads %s`", side->bin, g->workloads);
     int minrep = 0x7fffffff;
     for (size_t i = 0; i < doc.samples.n; i++)
@@ -238,12 +272,78 @@ static int one_call(const perf_suite *s, const group *g, perf_side *side, unsign
         perf_samples_free(&doc.samples);
         side->meta = doc;
         side->have_meta = 1;
-        args_json(&a, side->first_args, sizeof side->first_args);
+        args_json(&c->a, side->first_args, sizeof side->first_args);
     } else {
         perf_bench_doc_free(&doc);
     }
     side->procs++;
     return 0;
+}
+
+static int one_call(const perf_suite *s, const group *g, perf_side *side, unsigned reps,
+                    const perf_runner_opts *o, perf_error *e)
+{
+    call *c = malloc(sizeof *c);
+    if (!c)
+        return perf_seterr(e, "out of memory");
+    int rc = call_start(s, g, side, reps, o, NULL, c, e);
+    if (!rc)
+        rc = call_finish(g, side, c, e);
+    free(c);
+    return rc;
+}
+
+/* The two CPU sets of a duet: the allowed CPUs split in halves, at most
+ * two each (one bench thread plus the engine's background threads). */
+static int duet_cpus(cpu_set_t sets[2], perf_error *e)
+{
+    cpu_set_t all;
+    if (sched_getaffinity(0, sizeof all, &all))
+        return perf_seterr(e, "sched_getaffinity: %s", strerror(errno));
+    int ids[CPU_SETSIZE], n = 0;
+    for (int i = 0; i < CPU_SETSIZE; i++)
+        if (CPU_ISSET(i, &all))
+            ids[n++] = i;
+    if (n < 2)
+        return perf_seterr(e, "pairing = duet needs 2 CPUs, this process may use %d; set "
+                              "pairing = abba in the suite", n);
+    int per = n / 2 > 2 ? 2 : n / 2;
+    CPU_ZERO(&sets[0]);
+    CPU_ZERO(&sets[1]);
+    for (int i = 0; i < per; i++) {
+        CPU_SET(ids[i], &sets[0]);
+        CPU_SET(ids[per + i], &sets[1]);
+    }
+    return 0;
+}
+
+/* One duet: both sides' processes at the same time, each on its own CPUs.
+ * Which side gets which CPUs alternates by round, so a faster core does
+ * not favour one side. */
+static int duet_round(const perf_suite *s, const group *g, perf_side *a, perf_side *b,
+                      unsigned round, const perf_runner_opts *o, const cpu_set_t sets[2],
+                      perf_error *e)
+{
+    call *c = calloc(2, sizeof *c);
+    if (!c)
+        return perf_seterr(e, "out of memory");
+    perf_side *sd[2] = {a, b};
+    int started = 0, rc = -1;
+    for (int k = 0; k < 2; k++) {
+        if (call_start(s, g, sd[k], s->ab_reps ? s->ab_reps : 1, o, &sets[(k + round) % 2],
+                       &c[k], e))
+            goto out;
+        started++;
+    }
+    rc = 0;
+out:
+    for (int k = 0; k < started; k++) {
+        perf_error e2;
+        if (call_finish(g, sd[k], &c[k], rc ? &e2 : e))
+            rc = -1;
+    }
+    free(c);
+    return rc;
 }
 
 static void label(char *out, size_t cap, const group *g, const perf_side *side,
@@ -290,13 +390,28 @@ int perf_run_interleaved(const perf_suite *s, perf_side *a, perf_side *b, unsign
     group *g = make_groups(s, &ng);
     if (!g)
         return perf_seterr(e, "out of memory");
-    int rc = -1;
+    int rc = -1, have_cpus = 0;
+    cpu_set_t cpus[2];
     for (unsigned r = 0; r < rounds; r++) {
         for (size_t i = 0; i < ng; i++) {
             /* Counts are deterministic: one process per side, in the first
              * round of a fresh comparison only (not when extending). */
             if (g[i].counts && (r > 0 || o->counts_done))
                 continue;
+            if (g[i].duet) {
+                char lab[700], extra[64];
+                snprintf(extra, sizeof extra, " duet, round %u/%u", r + 1, rounds);
+                label(lab, sizeof lab, &g[i], a, extra);
+                perf_progress_step(o->progress, lab);
+                if (!have_cpus && duet_cpus(cpus, e))
+                    goto out;
+                have_cpus = 1;
+                if (duet_round(s, &g[i], a, b, r, o, cpus, e))
+                    goto out;
+                perf_progress_advance(o->progress);
+                perf_progress_advance(o->progress);
+                continue;
+            }
             /* ABBA: even rounds run A first, odd rounds B first. */
             perf_side *order[2] = {r % 2 ? b : a, r % 2 ? a : b};
             for (int k = 0; k < 2; k++) {
@@ -304,7 +419,8 @@ int perf_run_interleaved(const perf_suite *s, perf_side *a, perf_side *b, unsign
                 snprintf(extra, sizeof extra, ", round %u/%u", r + 1, rounds);
                 label(lab, sizeof lab, &g[i], order[k], extra);
                 perf_progress_step(o->progress, lab);
-                if (one_call(s, &g[i], order[k], 1, o, e))
+                unsigned reps = g[i].counts || !s->ab_reps ? 1 : s->ab_reps;
+                if (one_call(s, &g[i], order[k], reps, o, e))
                     goto out;
                 perf_progress_advance(o->progress);
             }

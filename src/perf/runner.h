@@ -12,6 +12,12 @@
  *                         each. Slow drifts of the machine (frequency,
  *                         other tenants, page cache) then hit both sides
  *                         alike, and every sample is its own process.
+ *                         Sections with pairing = duet run the round's A
+ *                         and B processes at the same time instead, each
+ *                         pinned to its own CPUs (which side gets which
+ *                         alternates by round); A's and B's k-th process
+ *                         get the same process index either way, which is
+ *                         what perf/pairing.h pairs.
  *
  * Contract
  * - Children are started with posix_spawn and an explicit argv (proc.h);
@@ -23,7 +29,10 @@
  * - Samples get proc = the index of the process (per side) and repetition
  *   numbered from 0 per side; side->meta keeps the first document's
  *   machine and build (its samples are empty).
- * - Single-threaded; progress goes through opts->progress (may be NULL).
+ * - A side with freeze_pct > 0 runs its wall-clock processes in their own
+ *   process group under perf/freeze.h's duty cycle (counts processes are
+ *   never frozen: they have no wall clock to slow).
+ * - Single-threaded (the freezer's thread only sends signals); progress goes through opts->progress (may be NULL).
  */
 #ifndef PERF_RUNNER_H
 #define PERF_RUNNER_H
@@ -38,6 +47,8 @@ typedef struct perf_side {
     const char *label;       /* "A"/"B", "base"/"head": for progress only */
     const char *bin;         /* the `lightning` binary to run             */
     double inject_pct;       /* > 0: --inject-slowdown for this side      */
+    double freeze_pct;       /* > 0: this side's wall-clock processes are
+                                stopped this % of the time (perf/freeze.h) */
     perf_sample_set samples; /* accumulated                              */
     perf_bench_doc meta;     /* first document's machine/build           */
     int have_meta;

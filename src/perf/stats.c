@@ -98,6 +98,14 @@ double perf_i_select(double *x, size_t n, size_t k)
     return x[kk];
 }
 
+/* a + frac (b - a), except that b - a overflows for order statistics
+ * straddling +-1e308; the weighted form cannot overflow there. */
+static double lerp(double a, double b, double frac)
+{
+    double d = b - a;
+    return isfinite(d) ? a + frac * d : (1.0 - frac) * a + frac * b;
+}
+
 double perf_i_quantile_inplace(double *x, size_t n, double p)
 {
     double h = (double)(n - 1) * p;
@@ -114,7 +122,7 @@ double perf_i_quantile_inplace(double *x, size_t n, double p)
     for (size_t i = lo + 2; i < n; i++)
         if (x[i] < b)
             b = x[i];
-    return a + frac * (b - a);
+    return lerp(a, b, frac);
 }
 
 double perf_i_median_inplace(double *x, size_t n)
@@ -200,19 +208,50 @@ static double mean_of(const double *x, size_t n)
     for (size_t i = 0; i < n; i++)
         s += x[i];
     double m = s / (double)n, c = 0.0;
+    if (!isfinite(m)) {
+        /* The sum overflowed (values near DBL_MAX): sum the n-ths. */
+        m = 0.0;
+        for (size_t i = 0; i < n; i++)
+            m += x[i] / (double)n;
+    }
     for (size_t i = 0; i < n; i++)
-        c += x[i] - m;
-    return m + c / (double)n;
+        c += x[i] / (double)n - m / (double)n;
+    return m + c;
 }
 
+/* The corrected two-pass sum (Chan, Golub & LeVeque): ss - (sum d)^2 / n
+ * removes the error the rounded mean leaves (2.4e-4 relative near 1e15
+ * without it), and every deviation is scaled by the largest one first, so
+ * squares cannot overflow above ~1e154 (nor deviations near DBL_MAX: those
+ * are taken of halves). */
 static double stddev_of(const double *x, size_t n, double m)
 {
-    double ss = 0.0;
+    double half = 1.0, big = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double d = x[i] - m;
-        ss += d * d;
+        double d = fabs(x[i] - m);
+        if (!isfinite(d)) {
+            half = 0.5;
+            break;
+        }
+        big = d > big ? d : big;
     }
-    return sqrt(ss / (double)(n - 1));
+    if (half < 1.0) {
+        big = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs(x[i] * half - m * half);
+            big = d > big ? d : big;
+        }
+    }
+    if (big == 0.0)
+        return 0.0;
+    double ss = 0.0, c = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (x[i] * half - m * half) / big;
+        ss += d * d;
+        c += d;
+    }
+    double var = (ss - c * c / (double)n) / (double)(n - 1);
+    return big / half * sqrt(var > 0 ? var : 0);
 }
 
 int perf_mean(const double *x, size_t n, double *out)
@@ -297,7 +336,7 @@ static double sorted_quantile(const double *s, size_t n, double p)
     size_t lo = (size_t)floor(h);
     if (lo >= n - 1)
         return s[n - 1];
-    return s[lo] + (h - (double)lo) * (s[lo + 1] - s[lo]);
+    return lerp(s[lo], s[lo + 1], h - (double)lo);
 }
 
 int perf_describe(const double *x, size_t n, perf_summary *out)

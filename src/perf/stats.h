@@ -296,7 +296,21 @@ typedef struct perf_sim_params {
                             from it                                       */
     perf_verdict_opts verdict; /* higher_is_better picks whether the
                                   samples are throughputs (1/time) or times */
+    /* Between-process and between-run variance (issue 17; 0 = none, the
+     * behaviour and random stream of before). Each side's reps are split
+     * into `procs` processes of consecutive reps, each process's times
+     * scaled by its own log-normal factor (CV process_cv); each side as a
+     * whole by one more (CV between_cv: two runs made at different
+     * times). `unit` says what the verdict treats as the sample:
+     * PERF_SIM_UNIT_REP the pooled repetitions (the old, pseudo-replicated
+     * way), PERF_SIM_UNIT_PROCESS the per-process medians, PERF_SIM_UNIT_PAIR
+     * the per-process medians paired by index (perf_paired_verdict). */
+    unsigned procs;
+    double process_cv, between_cv;
+    int unit;
 } perf_sim_params;
+
+enum { PERF_SIM_UNIT_REP = 0, PERF_SIM_UNIT_PROCESS = 1, PERF_SIM_UNIT_PAIR = 2 };
 
 void perf_sim_params_default(perf_sim_params *p);
 

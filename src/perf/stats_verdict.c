@@ -2,6 +2,7 @@
  * rates (docs/statistics.md, "Verdict" and "Error rates"). */
 #include "perf/stats.h"
 #include "perf/stats_internal.h"
+#include "perf/stats_paired.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -181,6 +182,10 @@ void perf_sim_params_default(perf_sim_params *p)
     p->trials = 1000;
     p->seed = 1;
     perf_verdict_opts_default(&p->verdict);
+    p->procs = 0;
+    p->process_cv = 0;
+    p->between_cv = 0;
+    p->unit = PERF_SIM_UNIT_REP;
 }
 
 int perf_sim_times(perf_rng *rng, size_t n, double scale, double cv,
@@ -202,6 +207,28 @@ int perf_sim_times(perf_rng *rng, size_t n, double scale, double cv,
         out[i] = t;
     }
     return PERF_STAT_OK;
+}
+
+/* The verdict with the process as the unit: each process's reps reduced
+ * to their median, then unpaired (perf_verdict_compute) or paired by
+ * process index (perf_paired_verdict). */
+static int sim_by_process(const perf_sim_params *p, double *base, double *head,
+                          const perf_verdict_opts *vo, perf_verdict_result *r)
+{
+    double mb[256], mh[256];
+    unsigned n = p->procs > 256 ? 256 : p->procs;
+    double *side[2] = {base, head}, *med[2] = {mb, mh};
+    size_t ns[2] = {p->reps_base, p->reps_head};
+    for (int k = 0; k < 2; k++)
+        for (unsigned q = 0; q < n; q++) {
+            size_t lo = q * ns[k] / n, hi = (q + 1) * ns[k] / n;
+            if (hi <= lo)
+                return PERF_STAT_ETOOFEW;
+            med[k][q] = perf_i_median_inplace(side[k] + lo, hi - lo);
+        }
+    if (p->unit == PERF_SIM_UNIT_PAIR)
+        return perf_paired_verdict(mb, mh, n, vo, r, NULL);
+    return perf_verdict_compute(mb, n, mh, n, vo, r);
 }
 
 int perf_simulate(const perf_sim_params *p, perf_sim_counts *out)
@@ -229,6 +256,20 @@ int perf_simulate(const perf_sim_params *p, perf_sim_counts *out)
                                 p->outlier_max, head);
         if (rc)
             goto cleanup;
+        if (p->procs > 0 && (p->process_cv > 0 || p->between_cv > 0)) {
+            double sp = sqrt(log1p(p->process_cv * p->process_cv));
+            double sb = sqrt(log1p(p->between_cv * p->between_cv));
+            double *side[2] = {base, head};
+            size_t ns[2] = {p->reps_base, p->reps_head};
+            for (int k = 0; k < 2; k++) {
+                double run = sb > 0 ? exp(sb * perf_rng_normal(&rng)) : 1.0;
+                for (unsigned q = 0; q < p->procs; q++) {
+                    double f = run * (sp > 0 ? exp(sp * perf_rng_normal(&rng)) : 1.0);
+                    for (size_t i = q * ns[k] / p->procs; i < (q + 1) * ns[k] / p->procs; i++)
+                        side[k][i] *= f;
+                }
+            }
+        }
         /* Throughput is work per time: the same runs, seen as rates. */
         if (p->verdict.higher_is_better) {
             for (size_t i = 0; i < p->reps_base; i++)
@@ -238,8 +279,12 @@ int perf_simulate(const perf_sim_params *p, perf_sim_counts *out)
         }
         vo.seed = perf_splitmix64(&seed_state);
         perf_verdict_result r;
-        rc = perf_verdict_compute(base, p->reps_base, head, p->reps_head, &vo,
-                                  &r);
+        if (p->unit != PERF_SIM_UNIT_REP && p->procs >= 2) {
+            rc = sim_by_process(p, base, head, &vo, &r);
+        } else {
+            rc = perf_verdict_compute(base, p->reps_base, head, p->reps_head, &vo,
+                                      &r);
+        }
         if (rc)
             goto cleanup;
         switch (r.verdict) {

@@ -134,6 +134,17 @@ static int check_threshold(pctx *c, const char *section, const char *v, double *
     return 1;
 }
 
+static int parse_pairing(pctx *c, const char *section, const char *v, int *out)
+{
+    if (!strcmp(v, "duet"))
+        *out = PERF_PAIRING_DUET;
+    else if (!strcmp(v, "abba"))
+        *out = PERF_PAIRING_ABBA;
+    else
+        return fail(c, "[%s] pairing must be abba or duet, not '%s'", section, v);
+    return 1;
+}
+
 static int suite_key(pctx *c, const char *k, const char *v)
 {
     perf_suite *s = c->s;
@@ -163,7 +174,7 @@ static int suite_key(pctx *c, const char *k, const char *v)
         if (parse_long(v, &s->ops))
             return fail(c, "ops must be a non-negative integer, not '%s'%s", v, "");
     } else if (!strcmp(k, "reps") || !strcmp(k, "processes") || !strcmp(k, "rounds") ||
-               !strcmp(k, "max_rounds")) {
+               !strcmp(k, "max_rounds") || !strcmp(k, "ab_reps")) {
         if (parse_long(v, &l) || l < 1 || l > 10000)
             return fail(c, "%s must be an integer in [1, 10000], not '%s'", k, v);
         if (!strcmp(k, "reps"))
@@ -172,6 +183,8 @@ static int suite_key(pctx *c, const char *k, const char *v)
             s->processes = (unsigned)l;
         else if (!strcmp(k, "max_rounds"))
             s->max_rounds = (unsigned)l;
+        else if (!strcmp(k, "ab_reps"))
+            s->ab_reps = (unsigned)l;
         else
             s->rounds = (unsigned)l;
     } else if (!strcmp(k, "seed")) {
@@ -192,6 +205,8 @@ static int suite_key(pctx *c, const char *k, const char *v)
         s->gate_on = g;
     } else if (!strcmp(k, "counts_threshold")) {
         return check_threshold(c, "suite", v, &s->counts_threshold);
+    } else if (!strcmp(k, "pairing")) {
+        return parse_pairing(c, "suite", v, &s->pairing);
     } else if (strchr(k, '.')) {
         return add_override(c, s->ov, &s->nov, k, v);
     } else {
@@ -270,6 +285,8 @@ static int bench_key(pctx *c, perf_suite_bench *b, const char *k, const char *v)
         b->counts = !strcmp(v, "counts");
     } else if (!strcmp(k, "counts_threshold")) {
         return check_threshold(c, b->name, v, &b->counts_threshold);
+    } else if (!strcmp(k, "pairing")) {
+        return parse_pairing(c, b->name, v, &b->pairing);
     } else if (strchr(k, '.')) {
         return add_override(c, b->ov, &b->nov, k, v);
     } else {
@@ -327,6 +344,7 @@ static int handler(void *user, const char *section, const char *name, const char
         memset(b, 0, sizeof *b);
         perf_strlcpy(b->name, section, sizeof b->name);
         b->gate = 1;
+        b->pairing = PERF_PAIRING_UNSET;
     }
     return bench_key(c, b, name, value);
 }
@@ -364,6 +382,13 @@ static int finish(perf_suite *s, const char *origin, perf_error *e)
         s->max_ratio = 1.10;
     if (!s->counts_threshold)
         s->counts_threshold = PERF_COUNTS_THRESHOLD;
+    if (!s->ab_reps)
+        s->ab_reps = 1;
+    if (s->pairing == PERF_PAIRING_UNSET)
+        s->pairing = PERF_PAIRING_ABBA;
+    for (size_t i = 0; i < s->nb; i++)
+        if (s->b[i].pairing == PERF_PAIRING_UNSET)
+            s->b[i].pairing = s->pairing;
     if (!s->nb)
         return perf_seterr(e, "%s: the suite defines no benchmarks", origin);
     for (size_t i = 0; i < s->nb; i++) {
@@ -395,6 +420,7 @@ int perf_suite_parse_string(const char *text, const char *origin, perf_suite *s,
                             perf_error *e)
 {
     memset(s, 0, sizeof *s);
+    s->pairing = PERF_PAIRING_UNSET;
     pctx c = {.s = s, .e = e};
     int line = ini_parse_string(text, handler, &c);
     if (line) {

@@ -64,6 +64,14 @@
 #define PERF_COUNTS_THRESHOLD 0.01
 #define PERF_SUITE_MAX_OVERRIDES 16
 
+/* `pairing = abba | duet` ([suite] or a section): in `ab`, ABBA runs a
+ * round's base and head processes back to back; duet runs them at the
+ * same time, each pinned to its own core(s), so interference that hits
+ * both cancels in the pair's ratio (perf/pairing.h). Sections whose
+ * workload needs both cores (concurrent-*) must stay ABBA. Counts
+ * sections ignore it (one process per side). */
+enum { PERF_PAIRING_UNSET = -1, PERF_PAIRING_ABBA = 0, PERF_PAIRING_DUET = 1 };
+
 typedef struct perf_suite_override {
     char metric[64];
     char what[16];   /* "min_ratio", "max_ratio", "direction"            */
@@ -97,6 +105,9 @@ typedef struct perf_suite_bench {
                               est_cycles_per_op, its default reps 1, and
                               it takes its own ops and args only         */
     double counts_threshold; /* 0 = the suite's                           */
+    int pairing;           /* PERF_PAIRING_*: how ab pairs this section's
+                              base and head processes; resolved at load
+                              (a section without the key takes the suite's) */
 } perf_suite_bench;
 
 typedef struct perf_suite {
@@ -117,6 +128,10 @@ typedef struct perf_suite {
                               regression (default PERF_COUNTS_THRESHOLD)  */
     perf_suite_override ov[PERF_SUITE_MAX_OVERRIDES]; /* suite-wide       */
     size_t nov;
+    int pairing;           /* PERF_PAIRING_*, default ABBA                 */
+    unsigned ab_reps;      /* repetitions per bench process in ab (default
+                              1); each process counts once, as the median
+                              of its repetitions                          */
     perf_suite_bench *b;
     size_t nb;
     char *text;            /* the file's text (owned), recorded with runs */

@@ -517,6 +517,58 @@ static void test_reports_trend_progress(void **state)
     assert_null(strstr(out_buf, "elapsed")); /* never on stdout */
 }
 
+/* Issue 17: ab with pairing = duet judges by process pairs (signed-rank,
+ * Hodges-Lehmann), and check uses the history's between-run spread once
+ * there are 5 comparable runs (before that it says so). */
+static void test_duet_pairs_and_lookback(void **state)
+{
+    (void)state;
+    reset_history();
+    char duet[600];
+    snprintf(duet, sizeof duet, "%s/duet.ini", dir);
+    write_file(duet,
+               "[suite]\nname = fakeduet\nkeys = 100\nreps = 2\nrounds = 10\npairing = duet\n"
+               "ab_reps = 2\n[read]\nworkload = read-random\n",
+               0);
+    EXPECT(perf("ab", "--suite", duet, "--base-bin", fake("A"), "--head-bin", fake("B"), NULL),
+           1);
+    HAS(out_buf, "pairing: duet (same time, own cores) read");
+    HAS(out_buf, "duet, 10 pairs");
+    HAS(out_buf, "REGRESSION");
+    EXPECT(perf("ab", "--suite", duet, "--base-bin", fake("A"), "--head-bin", fake("A2"), NULL),
+           0);
+    HAS(out_buf, "duet, 10 pairs");
+    /* selftest: A/A and frozen-head runs, rates and times printed (the
+     * fake's figures are computed, not timed, so the freeze cannot show). */
+    EXPECT(perf("selftest", "--suite", duet, "--bin", fake("A"), "--runs", "2", NULL), 0);
+    HAS(out_buf, "selftest: 2 A/A and 2 comparisons with the head frozen 5% of its wall time");
+    HAS(out_buf, "false-alarm rate: 0 of 2 A/A rows (0.0%); power at 5%: 0 of 2");
+    HAS(out_buf, "A/A    exits: 2 pass");
+    /* A suite key of the wrong kind is refused with its line. */
+    write_file(duet, "[suite]\nname = x\npairing = sometimes\n[read]\nworkload = read-random\n",
+               0);
+    EXPECT(perf("ab", "--suite", duet, "--base-bin", fake("A"), "--head-bin", fake("A2"), NULL),
+           2);
+    HAS(err_buf, "pairing must be abba or duet");
+
+    reset_history();
+    EXPECT(perf("run", "--suite", suite, "--bin", fake("A"), NULL), 0);
+    EXPECT(perf("run", "--suite", suite, "--bin", fake("A2"), NULL), 0);
+    EXPECT(perf("check", "2", "--against", "1", NULL), 0);
+    HAS(out_buf, "insufficient history");
+    for (int i = 0; i < 4; i++)
+        EXPECT(perf("run", "--suite", suite, "--bin", fake("A"), NULL), 0);
+    EXPECT(perf("run", "--suite", suite, "--bin", fake("S80"), NULL), 0);
+    EXPECT(perf("check", "7", "--against", "6", NULL), 1);
+    HAS(out_buf, "between-run test against up to 6 earlier");
+    HAS(out_buf, "between runs: 6-run window");
+    HAS(out_buf, "REGRESSION");
+    /* A 5% drop is inside read's 10% tolerance between runs. */
+    EXPECT(perf("run", "--suite", suite, "--bin", fake("S95"), NULL), 0);
+    EXPECT(perf("check", "8", "--against", "6", NULL), 0);
+    HAS(out_buf, "between runs: 6-run window");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_cross_machine_and_sync_refused),
         cmocka_unit_test(test_newer_schema),
         cmocka_unit_test(test_reports_trend_progress),
+        cmocka_unit_test(test_duet_pairs_and_lookback),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1314,6 +1314,32 @@ static int reps_tables(void)
     return 0;
 }
 
+/* Extreme inputs (issue 17's audit): b - a overflows for order statistics
+ * straddling +-1e308; squares overflow above ~1e154; values near 1e15 lose
+ * digits in a plain two-pass sum. */
+static void test_extreme_inputs(void **state)
+{
+    (void)state;
+    double q, sd;
+    const double straddle[2] = {-1e308, 1e308};
+    assert_int_equal(perf_median(straddle, 2, &q), PERF_STAT_OK);
+    assert_true(q == 0.0);
+    assert_int_equal(perf_quantile(straddle, 2, 0.75, &q), PERF_STAT_OK);
+    assert_true(fabs(q - 5e307) < 1e293);
+    const double big[4] = {1e200, -1e200, 1e200, -1e200};
+    assert_int_equal(perf_stddev(big, 4, &sd), PERF_STAT_OK);
+    assert_true(fabs(sd / (1e200 * sqrt(4.0 / 3.0)) - 1) < 1e-12);
+    double near[10];
+    for (int i = 0; i < 10; i++)
+        near[i] = 1e15 + 0.5 * i;
+    assert_int_equal(perf_stddev(near, 10, &sd), PERF_STAT_OK);
+    /* sd of 0, 0.5, ..., 4.5 = 0.5 * sqrt(55/6) */
+    assert_true(fabs(sd / (0.5 * sqrt(55.0 / 6.0)) - 1) < 1e-9);
+    const double huge[3] = {1.5e308, -1.5e308, 0};
+    assert_int_equal(perf_stddev(huge, 3, &sd), PERF_STAT_OK);
+    assert_true(fabs(sd / 1.5e308 - 1) < 1e-12);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--power-table") == 0)
@@ -1325,6 +1351,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rng_known_answers),
         cmocka_unit_test(test_rng_distributions),
         cmocka_unit_test(test_median_and_quantiles),
+        cmocka_unit_test(test_extreme_inputs),
         cmocka_unit_test(test_descriptive),
         cmocka_unit_test(test_mw_exact_reference),
         cmocka_unit_test(test_mw_exact_vs_enumeration),
