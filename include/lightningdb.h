@@ -16,10 +16,11 @@
  *   time. Readers never block writers and never take a lock the writer holds.
  * - Durability is chosen per database with `sync_mode` (see below); every
  *   commit that returned LDB_OK is kept as that mode promises.
- * - Threads of its own: a database opened for writing runs a maintenance
- *   thread (checkpoints, cleaning; unless both are off), in NORMAL mode a
- *   syncer, and from its first write a helper that faults in the log ahead
- *   of the writer. ldb_close joins them all.
+ * - Threads of its own: a database opened for writing runs a checkpoint
+ *   thread (unless checkpoint_bytes is 0) and a cleaner thread (unless
+ *   cleaner is 0), in NORMAL mode a syncer, and from its first write a
+ *   helper that faults in the log ahead of the writer. ldb_close joins them
+ *   all.
  */
 #ifndef LIGHTNINGDB_H
 #define LIGHTNINGDB_H

@@ -19,8 +19,8 @@
  * - A damaged checkpoint (any checksum) is skipped for the previous one,
  *   then for a full log replay; stats and ldb_last_error() say so.
  *
- * Who calls: ckpt_write from the maintenance thread, ldb_checkpoint and
- * ldb_close (serialised by the database's checkpoint mutex; it runs beside
+ * Who calls: ckpt_write from the checkpoint thread (maint.c),
+ * ldb_checkpoint and ldb_close (serialised by the database's checkpoint mutex; it runs beside
  * commits, holding the commit mutex only for an instant); ckpt_load at open,
  * single-threaded.
  */

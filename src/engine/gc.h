@@ -16,7 +16,7 @@
  * copies are durable, and unmapped only after every reader that might hold
  * a pointer into it has left (epoch retirement); readers never block.
  *
- * Who calls: the maintenance thread (gc_step) and ldb_compact (gc_compact),
+ * Who calls: the cleaner thread (gc_step, maint.c) and ldb_compact (gc_compact),
  * serialised by the database's gc mutex.
  */
 #ifndef LDB_GC_H
