@@ -181,6 +181,14 @@ int tu_copy_dir(const char *from, const char *to)
 
 uint8_t *tu_read_all(const char *path, size_t *len) { return read_file(path, len); }
 
+char *tu_read_text(const char *path)
+{
+    size_t len;
+    uint8_t *b = read_file(path, &len);
+    if (b) b[len] = 0; /* read_file leaves room for it */
+    return (char *)b;
+}
+
 int tu_truncate(const char *path, uint64_t size) { return truncate(path, (off_t)size); }
 
 int tu_exists(const char *path)

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #ifndef PERF_SOURCE_DIR
 #error "PERF_SOURCE_DIR must name the source tree (the Makefile sets it)"
@@ -43,20 +44,6 @@
 
 static char state[128];
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t r = fread(b, 1, (size_t)n, f);
-    b[r] = '\0';
-    fclose(f);
-    return b;
-}
 
 static int sh(const char *cmd)
 {
@@ -82,7 +69,7 @@ static int pipeline(const char *kind, const char *event, const char *ref, const 
              ">%s 2>&1",
              PERF_SOURCE_DIR, kind, tmpl, PERF_SOURCE_DIR, state, kind, event, ref, extra, log);
     int rc = sh(cmd);
-    char *out = slurp(log);
+    char *out = tu_read_text(log);
     /* the runner's own account, visible when an assertion below fails */
     fprintf(stderr, "---- %s %s%s%s: exit %d\n%s", kind, event, inject ? " slowdown " : "",
             inject ? inject : "", rc, out ? out : "");
@@ -157,7 +144,7 @@ static int check_outputs(const char *kind, int run, const char *want_command)
     snprintf(cmdbuf, sizeof cmdbuf, "%s", jstr(v, "command"));
     want_command = cmdbuf;
     int code = (int)json_integer_value(json_object_get(v, "exit_code"));
-    char *m = slurp(pm);
+    char *m = tu_read_text(pm);
     assert_non_null(m);
     assert_memory_equal(m, "<!-- lightning-perf-comment -->\n", 32);
     char head[128];
@@ -165,7 +152,7 @@ static int check_outputs(const char *kind, int run, const char *want_command)
              code);
     if (!strstr(m, head))
         fail_msg("%s lacks '%s':\n%s", pm, head, m);
-    char *x = slurp(px);
+    char *x = tu_read_text(px);
     assert_non_null(x);
     json_t *cmp = json_object_get(v, "comparison");
     if (json_is_object(cmp)) {
@@ -287,7 +274,7 @@ static void three_pipelines(const char *kind)
     json_t *c = forge_comments(kind);
     assert_int_equal(json_array_size(c), 1);
     artifact(p, sizeof p, kind, 2, "comment.md");
-    char *m = slurp(p);
+    char *m = tu_read_text(p);
     assert_string_equal(jstr(json_array_get(c, 0), "body"), m);
     free(m);
     json_decref(c);
@@ -302,7 +289,7 @@ static void three_pipelines(const char *kind)
     assert_int_equal(json_array_size(c), 1);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(c, 0), "updated")), 1);
     artifact(p, sizeof p, kind, 3, "comment.md");
-    m = slurp(p);
+    m = tu_read_text(p);
     assert_string_equal(jstr(json_array_get(c, 0), "body"), m);
     free(m);
     json_decref(c);

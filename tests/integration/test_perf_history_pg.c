@@ -33,6 +33,7 @@
 
 #include "perf/history.h"
 #include "pgtest.h"
+#include "testutil.h"
 
 #ifndef PERF_SOURCE_DIR
 #error "PERF_SOURCE_DIR must name the source tree (the Makefile sets it)"
@@ -210,20 +211,6 @@ static int perf(const char *history, const char *args, const char *out)
     return sh(cmd);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t r = fread(b, 1, (size_t)n, f);
-    b[r] = '\0';
-    fclose(f);
-    return b;
-}
 
 static void test_sqlite_to_postgresql(void **s)
 {
@@ -268,14 +255,14 @@ static void test_sqlite_to_postgresql(void **s)
     snprintf(o1, sizeof o1, "%s/pre.txt", dir);
     int pre = perf(lite, "check", o1);
     if (pre != 0 && pre != 1 && pre != 3) {
-        char *err = slurp(strcat(o1, ".err"));
+        char *err = tu_read_text(strcat(o1, ".err"));
         fail_msg("check exit %d: %s", pre, err ? err : "");
     }
 
     snprintf(args, sizeof args, "copy-history --to '%s'", url);
     snprintf(o1, sizeof o1, "%s/copy.txt", dir);
     assert_int_equal(perf(lite, args, o1), 0);
-    char *t = slurp(o1);
+    char *t = tu_read_text(o1);
     assert_non_null(strstr(t, "copied 2 runs"));
     assert_non_null(strstr(t, "1 baselines, 1 noise floors and 1 comparisons"));
     free(t);
@@ -288,7 +275,7 @@ static void test_sqlite_to_postgresql(void **s)
     snprintf(args, sizeof args, "check --json %s/pg.json", dir);
     int rc2 = perf(url, args, o2);
     assert_int_equal(rc1, rc2);
-    char *a = slurp(o1), *b = slurp(o2);
+    char *a = tu_read_text(o1), *b = tu_read_text(o2);
     assert_non_null(a);
     assert_non_null(strstr(a, "0.850")); /* the floor's limit, copied */
     if (strcmp(a, b))
@@ -316,7 +303,7 @@ static void test_sqlite_to_postgresql(void **s)
     snprintf(args, sizeof args, "run --suite %s --from-json %s/b0.json", SUITE, dir);
     snprintf(o2, sizeof o2, "%s/run-pg.txt", dir);
     assert_int_equal(perf(url, args, o2), 0);
-    t = slurp(o2);
+    t = tu_read_text(o2);
     assert_non_null(strstr(t, "recorded run 3"));
     free(t);
     /* and a non-empty destination is refused */

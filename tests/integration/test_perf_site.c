@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "testutil.h"
 
 static char dir[64];
 static const char *bin;
@@ -43,20 +44,6 @@ static int sh(const char *cmd)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t r = fread(b, 1, (size_t)n, f);
-    b[r] = '\0';
-    fclose(f);
-    return b;
-}
 
 static void put(const char *path, const char *text)
 {
@@ -165,7 +152,7 @@ static json_t *render(const char *page)
     char copy[512], out[512], cmd[2048];
     snprintf(copy, sizeof copy, "%s.probe.html", page);
     snprintf(out, sizeof out, "%s.dom", page);
-    char *html = slurp(page);
+    char *html = tu_read_text(page);
     assert_non_null(html);
     char *end = strstr(html, "</body>");
     assert_non_null(end);
@@ -183,11 +170,11 @@ static json_t *render(const char *page)
              "--virtual-time-budget=5000 --dump-dom 'file://%s' >%s 2>%s.err",
              dir, copy, out, out);
     int rc = sh(cmd);
-    char *dom = slurp(out);
+    char *dom = tu_read_text(out);
     if (rc || !dom || !strstr(dom, "id=\"lpcheck\"")) {
         char errp[600];
         snprintf(errp, sizeof errp, "%s.err", out);
-        char *err = slurp(errp);
+        char *err = tu_read_text(errp);
         fail_msg("chromium on %s: exit %d, no probe result\n%s", page, rc, err ? err : "");
     }
     char *p = strstr(dom, "id=\"lpcheck\">") + strlen("id=\"lpcheck\">");
@@ -308,7 +295,7 @@ static void test_pages_in_chromium(void **s)
              dir, dir, bin, bin, suite, bin, suite, bin, suite);
     snprintf(args, sizeof args, "%s/check.txt", dir);
     if (sh(cmd)) {
-        char *t = slurp(args);
+        char *t = tu_read_text(args);
         fail_msg("making the history and reports failed:\n%s", t ? t : "");
     }
 
@@ -326,7 +313,7 @@ static void test_pages_in_chromium(void **s)
     json_decref(j);
 
     /* the series pages of read and of the wobbling memory figure */
-    char *index = slurp(p);
+    char *index = tu_read_text(p);
     const char *want[2] = {">read-random/lightning</a></td><td>ops_per_sec<",
                            ">memory/lightning</a></td><td>bytes_per_key<"};
     for (int k = 0; k < 2; k++) {
@@ -345,7 +332,7 @@ static void test_pages_in_chromium(void **s)
         /* the baseline and check's allowance are drawn */
         assert_int_equal(json_integer_value(json_object_get(h0, "tolerance")), 1);
         json_decref(j);
-        char *html = slurp(page);
+        char *html = tu_read_text(page);
         if (k == 0)
             assert_non_null(strstr(html, "Change point at run 9"));
         free(html);

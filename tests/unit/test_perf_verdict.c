@@ -36,6 +36,7 @@
 #include "perf/junit.h"
 #include "perf/outcome.h"
 #include "perf/verdict_json.h"
+#include "testutil.h"
 
 #ifndef PERF_SOURCE_DIR
 #error "PERF_SOURCE_DIR must name the source tree (the Makefile sets it)"
@@ -43,20 +44,6 @@
 
 static char dir[64];
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t r = fread(b, 1, (size_t)n, f);
-    b[r] = '\0';
-    fclose(f);
-    return b;
-}
 
 static void path_of(char *out, size_t cap, const char *name)
 {
@@ -284,7 +271,7 @@ static void test_junit(void **state)
     perf_error e = {{0}};
     assert_int_equal(perf_outcome_write(&o, NULL, p, NULL, &e), 0);
     assert_int_equal(validate_junit(p), 0);
-    char *x = slurp(p);
+    char *x = tu_read_text(p);
     assert_non_null(x);
     assert_non_null(strstr(x, "tests=\"7\" failures=\"1\" errors=\"1\" skipped=\"1\""));
     assert_int_equal(count_of(x, "<testcase "), 7);
@@ -306,7 +293,7 @@ static void test_junit(void **state)
     o.exit_code = c.exit_code;
     assert_int_equal(perf_outcome_write(&o, NULL, p, NULL, &e), 0);
     assert_int_equal(validate_junit(p), 0);
-    x = slurp(p);
+    x = tu_read_text(p);
     assert_non_null(strstr(x, "failures=\"0\" errors=\"0\" skipped=\"0\""));
     assert_non_null(strstr(x, "not gating: gate_on = counts"));
     free(x);
@@ -323,7 +310,7 @@ static void test_comment(void **state)
     path_of(p, sizeof p, "v.md");
     perf_error e = {{0}};
     assert_int_equal(perf_outcome_write(&o, NULL, NULL, p, &e), 0);
-    char *m = slurp(p);
+    char *m = tu_read_text(p);
     assert_non_null(m);
     assert_memory_equal(m, PERF_COMMENT_MARKER "\n", strlen(PERF_COMMENT_MARKER) + 1);
     assert_non_null(strstr(m, "### Lightning perf check: **REGRESSION** (exit 1)"));
@@ -370,11 +357,11 @@ static void test_early_trend_bisect(void **state)
     assert_int_equal(perf_outcome_write(&early, pj, px, pm, &e), 0);
     assert_int_equal(validate_json(pj), 0);
     assert_int_equal(validate_junit(px), 0);
-    char *x = slurp(px);
+    char *x = tu_read_text(px);
     assert_non_null(strstr(x, "errors=\"1\""));
     assert_non_null(strstr(x, "no baseline for machine x"));
     free(x);
-    char *m = slurp(pm);
+    char *m = tu_read_text(pm);
     assert_non_null(strstr(m, "**ERROR** (exit 2)"));
     free(m);
 
@@ -415,7 +402,7 @@ static void test_early_trend_bisect(void **state)
     assert_string_equal(json_string_value(json_object_get(cp, "verdict")), "worse");
     assert_true(fabs(json_real_value(json_object_get(cp, "g")) - 0.8) < 1e-9);
     json_decref(j);
-    m = slurp(pm);
+    m = tu_read_text(pm);
     assert_non_null(strstr(m, "- **worse** `read-random/lightning` ops_per_sec"));
     assert_non_null(strstr(m, "at run 12, commit `c11`"));
     free(m);
@@ -445,7 +432,7 @@ static void test_early_trend_bisect(void **state)
     json_t *s1 = json_array_get(json_object_get(b, "steps"), 1);
     assert_true(json_is_null(json_object_get(s1, "g")));
     json_decref(j);
-    m = slurp(pm);
+    m = tu_read_text(pm);
     assert_non_null(strstr(m, "first bad commit `000000000000`"));
     assert_non_null(strstr(m, "make reads slower"));
     free(m);
