@@ -181,6 +181,12 @@ int tu_copy_dir(const char *from, const char *to)
 
 uint8_t *tu_read_all(const char *path, size_t *len) { return read_file(path, len); }
 
+char *tu_read_text_or_empty(const char *path)
+{
+    char *t = tu_read_text(path);
+    return t ? t : strdup("");
+}
+
 char *tu_read_text(const char *path)
 {
     size_t len;

@@ -54,6 +54,8 @@ int tu_copy_dir(const char *from, const char *to);
 uint8_t *tu_read_all(const char *path, size_t *len);
 /* Reads a whole file as a NUL-terminated string (NULL on failure; free()). */
 char *tu_read_text(const char *path);
+/* The same, but "" (malloc'd) for a file that cannot be read. */
+char *tu_read_text_or_empty(const char *path);
 /* Sets a file's size (shorter cuts it, longer extends with zeros). */
 int tu_truncate(const char *path, uint64_t size);
 /* 1 when path names an existing file or directory. */

@@ -40,26 +40,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "testutil.h"
 
 static char dir[256], bin[1024], hist[400], hist2[400], suite[400], out_path[400],
     err_path[400];
 static const char *use_hist = hist;
 static char *out_buf, *err_buf;
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t r = fread(b, 1, (size_t)n, f);
-    b[r] = '\0';
-    fclose(f);
-    return b;
-}
 
 static int perf(const char *first, ...)
 {
@@ -89,8 +76,8 @@ static int perf(const char *first, ...)
     waitpid(pid, &st, 0);
     free(out_buf);
     free(err_buf);
-    out_buf = slurp(out_path);
-    err_buf = slurp(err_path);
+    out_buf = tu_read_text_or_empty(out_path);
+    err_buf = tu_read_text_or_empty(err_path);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 

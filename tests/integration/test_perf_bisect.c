@@ -26,26 +26,13 @@
 #include <unistd.h>
 
 #include "bench/machine.h"
+#include "testutil.h"
 
 static char dir[256], bin[1024], repo[400], hist[400], suite[400], out_path[400],
     err_path[400];
 static char sha[7][41];
 static char *out_buf, *err_buf;
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t r = fread(b, 1, (size_t)n, f);
-    b[r] = '\0';
-    fclose(f);
-    return b;
-}
 
 static void write_file(const char *path, const char *text, int exec)
 {
@@ -77,8 +64,8 @@ static int run(const char *cwd, const char *const *argv)
     waitpid(pid, &st, 0);
     free(out_buf);
     free(err_buf);
-    out_buf = slurp(out_path);
-    err_buf = slurp(err_path);
+    out_buf = tu_read_text_or_empty(out_path);
+    err_buf = tu_read_text_or_empty(err_path);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "bench/machine.h"
+#include "testutil.h"
 
 static char dir[256];
 static char me[17]; /* this machine's fingerprint: the fake reports it */
@@ -42,20 +43,6 @@ static char *out_buf, *err_buf;
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t r = fread(b, 1, (size_t)n, f);
-    b[r] = '\0';
-    fclose(f);
-    return b;
-}
 
 static void write_file(const char *path, const char *text, int exec)
 {
@@ -99,8 +86,8 @@ static int perf(const char *first, ...)
     waitpid(pid, &st, 0);
     free(out_buf);
     free(err_buf);
-    out_buf = slurp(out_path);
-    err_buf = slurp(err_path);
+    out_buf = tu_read_text_or_empty(out_path);
+    err_buf = tu_read_text_or_empty(err_path);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
@@ -327,7 +314,7 @@ static void count_calls(const char *want_seq)
 {
     char p[600];
     snprintf(p, sizeof p, "%s/calls", dir);
-    char *calls = slurp(p);
+    char *calls = tu_read_text_or_empty(p);
     /* one line per call: join them */
     char seq[512] = "";
     for (char *t = strtok(calls, "\n"); t; t = strtok(NULL, "\n")) {
@@ -494,7 +481,7 @@ static void test_reports_trend_progress(void **state)
     snprintf(html, sizeof html, "%s/r.html", dir);
     snprintf(md, sizeof md, "%s/r.md", dir);
     EXPECT(perf("report", "--html", html, "--md", md, NULL), 0);
-    char *h = slurp(html), *m = slurp(md);
+    char *h = tu_read_text_or_empty(html), *m = tu_read_text_or_empty(md);
     assert_non_null(strstr(h, "<svg"));
     assert_non_null(strstr(h, "REGRESSION"));
     assert_non_null(strstr(m, "## Last comparison: check"));

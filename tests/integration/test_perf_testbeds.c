@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #ifndef PERF_SOURCE_DIR
 #error "PERF_SOURCE_DIR must name the source tree (the Makefile sets it)"
@@ -38,20 +39,6 @@ static int sh(const char *cmd)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t r = fread(b, 1, (size_t)n, f);
-    b[r] = '\0';
-    fclose(f);
-    return b;
-}
 
 static int perf(const char *env, const char *args)
 {
@@ -65,8 +52,8 @@ static int perf(const char *env, const char *args)
     int rc = sh(cmd);
     free(out);
     free(err);
-    out = slurp(po);
-    err = slurp(pe);
+    out = tu_read_text_or_empty(po);
+    err = tu_read_text_or_empty(pe);
     return rc;
 }
 
