@@ -34,7 +34,7 @@ TOOL_LIBS   = -llmdb -lrocksdb -lleveldb -lsqlite3 -lpq -ljansson -linih -lm
 TEST_LIBS   = -lcmocka
 
 ENGINE_SRC := $(sort $(wildcard src/engine/*.c))
-TOOLS_SRC  := $(sort $(wildcard src/bench/*.c src/perf/*.c $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))))
+TOOLS_SRC  := $(sort $(wildcard src/util/*.c src/bench/*.c src/perf/*.c $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))))
 TESTCOMMON_SRC := $(sort $(wildcard tests/common/*.c))
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c tests/integration/test_*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))

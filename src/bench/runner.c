@@ -37,6 +37,7 @@
 #include "bench/engine_lightning.h"
 #include "bench/hist.h"
 #include "bench/keygen.h"
+#include "util/sys.h"
 
 #define POOL_BYTES ((size_t)1 << 20) /* random bytes values are sliced from */
 #define LOOP_CHUNK 64                /* ops between looks at `stop` */
@@ -46,19 +47,7 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-uint64_t bench_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+uint64_t bench_now_ns(void) { return sys_now_ns(); }
 
 static uint64_t fnv1a(const char *s)
 {
@@ -66,111 +55,6 @@ static uint64_t fnv1a(const char *s)
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
     return h;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    remove(p);
-    return 0;
-}
-
-/* Removes a tree this run created (never follows symlinks). */
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static uint64_t du_bytes;
-static int du_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)p, (void)ftw;
-    if (flag == FTW_F)
-        du_bytes += (uint64_t)st->st_blocks * 512u;
-    return 0;
-}
-
-/* Allocated bytes of the regular files under dir (sparse files count only
- * what they occupy). Single-threaded use only (the runner's main thread). */
-static uint64_t dir_bytes(const char *dir)
-{
-    du_bytes = 0;
-    nftw(dir, du_one, 16, FTW_PHYS);
-    return du_bytes;
-}
-
-/* out = a + "/" + b; -1 when it does not fit (the caller reports it). */
-static int path_join(char *out, size_t cap, const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la + 1 + lb + 1 > cap)
-        return -1;
-    memcpy(out, a, la);
-    out[la] = '/';
-    memcpy(out + la + 1, b, lb + 1);
-    return 0;
-}
-
-/* mkdir -p (0755); 0, or -1 with errno. */
-static int mkdir_p(const char *dir)
-{
-    char path[PATH_MAX];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(path, dir, n + 1);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
-/* RssAnon and RssFile (+RssShmem) of this process, in bytes. */
-static int read_rss(uint64_t *anon, uint64_t *file)
-{
-    char line[256];
-    unsigned long long kb;
-    int got = 0;
-    *anon = *file = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "RssAnon: %llu kB", &kb) == 1) {
-            *anon = kb * 1024u;
-            got |= 1;
-        } else if (sscanf(line, "RssFile: %llu kB", &kb) == 1) {
-            *file += kb * 1024u;
-            got |= 2;
-        } else if (sscanf(line, "RssShmem: %llu kB", &kb) == 1) {
-            *file += kb * 1024u;
-        }
-    }
-    fclose(f);
-    return got == 3 ? 0 : -1;
-}
-
-static int usable_cores(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
-        if (n > 0)
-            return n;
-    }
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
 }
 
 /* ---- report bookkeeping -------------------------------------------------- */
@@ -760,25 +644,25 @@ static void worker_loop(worker *wk)
             switch (op.opc) {
             case OPC_GET:
                 key_put(&kf, kb, op.idx[0]);
-                if (sampled) t0 = now_ns();
+                if (sampled) t0 = sys_now_ns();
                 rc = get(t, kb, ks, vbuf, vcap, &vl);
                 break;
             case OPC_PUT:
             case OPC_INSERT:
                 key_put(&kf, kb, op.idx[0]);
-                if (sampled) t0 = now_ns();
+                if (sampled) t0 = sys_now_ns();
                 rc = put(t, kb, ks, val_ptr(pool, op.idx[0], salt), vs);
                 break;
             case OPC_SCAN:
                 key_put(&kf, kb, op.idx[0]);
-                if (sampled) t0 = now_ns();
+                if (sampled) t0 = sys_now_ns();
                 found = 0;
                 rc = scan(t, kb, ks, op.scan_len, &found);
                 items += found;
                 break;
             case OPC_RMW:
                 key_put(&kf, kb, op.idx[0]);
-                if (sampled) t0 = now_ns();
+                if (sampled) t0 = sys_now_ns();
                 rc = get(t, kb, ks, vbuf, vcap, &vl);
                 if (rc >= 0) {
                     if (rc == BENCH_NOTFOUND)
@@ -792,13 +676,13 @@ static void worker_loop(worker *wk)
                     wk->vptr[k] = val_ptr(pool, op.idx[k], salt);
                     wk->vlen[k] = vs;
                 }
-                if (sampled) t0 = now_ns();
+                if (sampled) t0 = sys_now_ns();
                 rc = txn_put(t, op.nkeys, wk->kptr, wk->klen, wk->vptr, wk->vlen);
                 break;
             case OPC_MULTIGET:
                 for (unsigned k = 0; k < op.nkeys; k++)
                     key_put(&kf, kb + k * ks, op.idx[k]);
-                if (sampled) t0 = now_ns();
+                if (sampled) t0 = sys_now_ns();
                 if (mget) {
                     rc = mget(t, op.nkeys, wk->kptr, wk->klen, wk->mvlen, wk->rcs);
                 } else {
@@ -813,7 +697,7 @@ static void worker_loop(worker *wk)
                 break;
             case OPC_INVALID:
                 key_put(&kf, kb, op.idx[0]);
-                if (sampled) t0 = now_ns();
+                if (sampled) t0 = sys_now_ns();
                 rc = get_raw(t, kb, 0, vbuf, vcap, &vl);
                 if (rc == BENCH_EINVAL) {
                     rejected++;
@@ -825,7 +709,7 @@ static void worker_loop(worker *wk)
                 break;
             }
             if (sampled)
-                bench_hist_record(hist, now_ns() - t0);
+                bench_hist_record(hist, sys_now_ns() - t0);
             if (rc != BENCH_OK) {
                 if (rc == BENCH_NOTFOUND) {
                     notfound++;
@@ -868,7 +752,7 @@ static void *worker_main(void *arg)
         if (hk && hk->worker_end)
             hk->worker_end(hk->arg);
     }
-    wk->t_end = now_ns();
+    wk->t_end = sys_now_ns();
     if (rc == BENCH_OK)
         ph->eng->thread_fini(ph->h, wk->tctx);
     return NULL;
@@ -950,7 +834,7 @@ static int run_phase(phase *ph, phase_out *out, const bench_run_hooks *hooks,
 
     if (hooks && hooks->phase_begin)
         hooks->phase_begin(hooks->arg, info);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = sys_now_ns();
     pthread_mutex_lock(&ph->mu);
     ph->go = 1;
     pthread_cond_broadcast(&ph->cv);
@@ -959,7 +843,7 @@ static int run_phase(phase *ph, phase_out *out, const bench_run_hooks *hooks,
     if (!ph->total_ops) {
         uint64_t deadline = t0 + (uint64_t)(ph->duration_s * 1e9);
         for (;;) {
-            uint64_t now = now_ns();
+            uint64_t now = sys_now_ns();
             if (now >= deadline || atomic_load(&ph->failed))
                 break;
             uint64_t left = deadline - now;
@@ -1155,7 +1039,7 @@ static int load_keys(eng_run *e, void *h, uint64_t n, double *secs, char *err,
         kl[j] = c->key_size;
         vl[j] = c->value_size;
     }
-    uint64_t t0 = now_ns(), last = t0;
+    uint64_t t0 = sys_now_ns(), last = t0;
     for (uint64_t i = 0; i < n; i += BENCH_LOAD_BATCH) {
         size_t m = n - i < BENCH_LOAD_BATCH ? (size_t)(n - i) : BENCH_LOAD_BATCH;
         for (size_t j = 0; j < m; j++) {
@@ -1169,14 +1053,14 @@ static int load_keys(eng_run *e, void *h, uint64_t n, double *secs, char *err,
             snprintf(err, errcap, "txn_put: %s", bench_engine_error());
             goto out;
         }
-        uint64_t now = now_ns();
+        uint64_t now = sys_now_ns();
         if (c->progress && now - last > 200000000u) {
             last = now;
             progress(e->rc->rep, "[%s] loading %llu/%llu keys", e->eng->name,
                      (unsigned long long)(i + m), (unsigned long long)n);
         }
     }
-    *secs = (double)(now_ns() - t0) * 1e-9;
+    *secs = (double)(sys_now_ns() - t0) * 1e-9;
     rc = BENCH_OK;
 out:
     if (t)
@@ -1299,7 +1183,7 @@ static int ops_rep(eng_run *e, void **h, const bench_workload *w, int threads,
             } else if (slow && out.ops > 0 && out.seconds > 0) {
                 int cores = e->rc->rep->machine.usable_cores > 0
                                 ? e->rc->rep->machine.usable_cores
-                                : usable_cores();
+                                : sys_usable_cores();
                 int par = threads < cores ? threads : cores;
                 double base = (double)par * out.seconds * 1e9 / (double)out.ops;
                 spin_ns = bench_lightning_slowdown_base(*h, base);
@@ -1376,7 +1260,7 @@ static int fresh_rep(eng_run *e, const bench_workload *w, int threads, int rep)
 {
     const bench_run_config *c = e->rc->cfg;
     char dir[PATH_MAX];
-    if (path_join(dir, sizeof dir, e->dir, "fresh") != 0) {
+    if (sys_path_join(dir, sizeof dir, e->dir, "fresh") != 0) {
         eng_fail(e, w->name, "directory name too long");
         return BENCH_EFAIL;
     }
@@ -1398,7 +1282,7 @@ static int fresh_rep(eng_run *e, const bench_workload *w, int threads, int rep)
         return BENCH_EFAIL;
     int rc = ops_rep(e, &h, w, threads, rep);
     eng_close(e, &h, w->name);
-    rm_tree(dir);
+    sys_rmtree(dir);
     return rc == BENCH_OK && !e->failed ? BENCH_OK : BENCH_EFAIL;
 }
 
@@ -1406,7 +1290,7 @@ static int memory_rep(eng_run *e, const bench_workload *w, int rep)
 {
     const bench_run_config *c = e->rc->cfg;
     char dir[PATH_MAX], err[512] = "";
-    if (path_join(dir, sizeof dir, e->dir, "memory") != 0) {
+    if (sys_path_join(dir, sizeof dir, e->dir, "memory") != 0) {
         eng_fail(e, w->name, "directory name too long");
         return BENCH_EFAIL;
     }
@@ -1418,39 +1302,39 @@ static int memory_rep(eng_run *e, const bench_workload *w, int rep)
      * this load's, not a previous engine's leftovers being reused. */
     malloc_trim(0);
     uint64_t anon0, file0, anon1, file1;
-    int rss_ok = read_rss(&anon0, &file0) == 0;
+    int rss_ok = sys_read_rss(&anon0, &file0) == 0;
     bench_counters ctr;
     bench_counters_result cres;
     memset(&cres, 0, sizeof cres);
     int ctr_on = bench_counters_start(&ctr, BENCH_COUNTERS_PROCESS) == 0;
     void *h = NULL;
     double secs = 0;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = sys_now_ns();
     if (eng_open(e, &ec, &h, w->name) != BENCH_OK) {
         if (ctr_on)
             bench_counters_cancel(&ctr);
         return BENCH_EFAIL;
     }
     int rc = load_keys(e, h, c->keys, &secs, err, sizeof err);
-    double open_load = (double)(now_ns() - t0) * 1e-9;
-    rss_ok = rss_ok && read_rss(&anon1, &file1) == 0;
+    double open_load = (double)(sys_now_ns() - t0) * 1e-9;
+    rss_ok = rss_ok && sys_read_rss(&anon1, &file1) == 0;
     if (ctr_on && bench_counters_stop(&ctr, &cres) != 0)
         memset(&cres, 0, sizeof cres);
     if (rc != BENCH_OK) {
         eng_fail(e, w->name, err);
         eng_close(e, &h, w->name);
-        rm_tree(dir);
+        sys_rmtree(dir);
         return BENCH_EFAIL;
     }
     if (e->eng->sync(h) != BENCH_OK) {
         eng_fail(e, w->name, bench_engine_error());
         eng_close(e, &h, w->name);
-        rm_tree(dir);
+        sys_rmtree(dir);
         return BENCH_EFAIL;
     }
     eng_close(e, &h, w->name);
-    uint64_t disk = dir_bytes(dir);
-    rm_tree(dir);
+    uint64_t disk = sys_dir_bytes(dir);
+    sys_rmtree(dir);
     if (e->failed)
         return BENCH_EFAIL;
     bench_result *r = new_result(e, w, 1, rep);
@@ -1505,9 +1389,9 @@ static int startup_rep(eng_run *e, const bench_workload *w, int rep)
     bench_counters_result cres;
     memset(&cres, 0, sizeof cres);
     int ctr_on = bench_counters_start(&ctr, BENCH_COUNTERS_PROCESS) == 0;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = sys_now_ns();
     int rc = eng_open(e, &e->shared_cfg, &e->shared, w->name);
-    uint64_t t1 = now_ns();
+    uint64_t t1 = sys_now_ns();
     if (ctr_on && bench_counters_stop(&ctr, &cres) != 0)
         memset(&cres, 0, sizeof cres);
     if (rc != BENCH_OK) {
@@ -1574,7 +1458,7 @@ static int warm_pass(eng_run *e, const char *why)
     const bench_run_config *c = e->rc->cfg;
     void *t = NULL;
     unsigned char *key = malloc(c->key_size), *val = malloc(c->value_size);
-    uint64_t missing = 0, t0 = now_ns();
+    uint64_t missing = 0, t0 = sys_now_ns();
     int rc = BENCH_OK;
     if (!key || !val) {
         eng_fail(e, why, "out of memory");
@@ -1612,7 +1496,7 @@ static int warm_pass(eng_run *e, const char *why)
         goto out;
     }
     note(e->rc->rep, "%s: warm pass (%s): read the %llu loaded keys in %.2f s", e->eng->name,
-         why, (unsigned long long)c->keys, (double)(now_ns() - t0) * 1e-9);
+         why, (unsigned long long)c->keys, (double)(sys_now_ns() - t0) * 1e-9);
 out:
     if (t)
         e->eng->thread_fini(e->shared, t);
@@ -1636,7 +1520,7 @@ static int open_shared(eng_run *e)
                 maxt = tl[k];
         inserts |= bench_workload_inserts(w);
     }
-    if (path_join(e->shared_dir, sizeof e->shared_dir, e->dir, "data") != 0) {
+    if (sys_path_join(e->shared_dir, sizeof e->shared_dir, e->dir, "data") != 0) {
         eng_fail(e, "open", "directory name too long");
         return BENCH_EFAIL;
     }
@@ -1687,7 +1571,7 @@ static void run_engine(run_ctx *rc, size_t ei)
     atomic_init(&e.ins, c->keys);
     char leaf[160];
     snprintf(leaf, sizeof leaf, "%.100s-%zu", e.eng->name, ei);
-    if (path_join(e.dir, sizeof e.dir, rc->root, leaf) != 0)
+    if (sys_path_join(e.dir, sizeof e.dir, rc->root, leaf) != 0)
         eng_fail(&e, "setup", "directory name too long");
     int lt = e.eng == rc->lightning;
 
@@ -1731,7 +1615,7 @@ static void run_engine(run_ctx *rc, size_t ei)
             eng_fail(&e, "close", bench_engine_error());
     }
     if (!c->keep_data)
-        rm_tree(e.dir);
+        sys_rmtree(e.dir);
 }
 
 /* ---- the run -------------------------------------------------------------- */
@@ -1763,7 +1647,7 @@ static double timer_overhead(void)
 {
     uint64_t best = UINT64_MAX;
     for (int i = 0; i < 10000; i++) {
-        uint64_t a = now_ns(), b = now_ns();
+        uint64_t a = sys_now_ns(), b = sys_now_ns();
         if (b - a < best)
             best = b - a;
     }
@@ -1811,12 +1695,12 @@ int bench_run(const bench_run_config *cfg_in, bench_report *rep)
         base = getenv("TMPDIR");
     if (!base || !base[0])
         base = "/tmp";
-    if (mkdir_p(base) != 0) {
+    if (sys_mkdirs(base) != 0) {
         note(rep, "cannot create %s: %s", base, strerror(errno));
         free(rc.pool);
         return 2;
     }
-    if (path_join(rc.root, sizeof rc.root, base, "lightning-bench-XXXXXX") != 0 ||
+    if (sys_path_join(rc.root, sizeof rc.root, base, "lightning-bench-XXXXXX") != 0 ||
         !mkdtemp(rc.root)) {
         note(rep, "mkdtemp %s: %s", rc.root, strerror(errno));
         free(rc.pool);
@@ -1860,7 +1744,7 @@ int bench_run(const bench_run_config *cfg_in, bench_report *rep)
         fflush(c->log);
     }
     if (!c->keep_data)
-        rm_tree(rc.root);
+        sys_rmtree(rc.root);
     free(rc.pool);
     return any_failed ? 1 : 0;
 }
