@@ -37,25 +37,16 @@
 #include "bench/engine_lightning.h"
 #include "bench/hist.h"
 #include "bench/keygen.h"
+#include "bench/opstream.h"
 #include "util/sys.h"
 
-#define POOL_BYTES ((size_t)1 << 20) /* random bytes values are sliced from */
 #define LOOP_CHUNK 64                /* ops between looks at `stop` */
-#define MAX_BATCH 64                 /* keys per txn / multi_get */
 #define SLOWDOWN_MIN_WARM_S 0.02     /* calibration needs some warm-up; no
                                         * more, so A/B runs stay alike */
 
 /* ---- small helpers ------------------------------------------------------- */
 
 uint64_t bench_now_ns(void) { return sys_now_ns(); }
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
 
 /* ---- report bookkeeping -------------------------------------------------- */
 
@@ -245,290 +236,6 @@ int bench_run_config_check(const bench_run_config *c, char *err, size_t cap)
 #undef BAD
 }
 
-/* ---- operation and key generation ---------------------------------------- */
-
-enum { OPC_GET, OPC_PUT, OPC_INSERT, OPC_SCAN, OPC_RMW, OPC_TXN,
-       OPC_MULTIGET, OPC_INVALID };
-
-static const int opc_of_op[BENCH_OP_COUNT] = {
-    [BENCH_OP_READ] = OPC_GET, [BENCH_OP_UPDATE] = OPC_PUT,
-    [BENCH_OP_INSERT] = OPC_INSERT, [BENCH_OP_SCAN] = OPC_SCAN,
-    [BENCH_OP_RMW] = OPC_RMW};
-
-enum { KM_UNIFORM, KM_SEQ, KM_DIST, KM_HOTKEY, KM_HOTSET, KM_NEW };
-
-typedef struct gen {
-    bench_rng rng;
-    int fixed;               /* OPC_* when there is one op kind, else -1 */
-    bench_opmix mix;
-    int km;
-    uint64_t n;              /* keys currently present (KM_UNIFORM domain) */
-    uint64_t pos;            /* KM_SEQ */
-    uint64_t hot, stride;    /* KM_HOTKEY index / KM_HOTSET size, spacing */
-    uint64_t next_new;       /* KM_NEW */
-    unsigned batch;
-    unsigned scan_min, scan_span;
-    bench_dist dist;
-    uint64_t space;          /* KM_DIST domain (inserting workloads) */
-    atomic_uint_fast64_t *ins; /* shared insert numbering, or NULL */
-} gen;
-
-typedef struct gen_op {
-    int opc;
-    unsigned nkeys;
-    unsigned scan_len;
-    uint64_t idx[MAX_BATCH];
-} gen_op;
-
-/* The seed of one worker stream: a function of the things that must give
- * the same sequence (seed, workload, repetition, phase kind) and nothing
- * else; the thread picks the stream. */
-static uint64_t stream_seed(uint64_t seed, const bench_workload *w, int rep,
-                            int measure)
-{
-    uint64_t s = seed ^ fnv1a(w->name);
-    s ^= (uint64_t)(unsigned)rep * 0x9e3779b97f4a7c15ull;
-    s ^= measure ? 0xa0761d6478bd642full : 0xe7037ed1a0b428dbull;
-    return bench_splitmix64(&s);
-}
-
-/* Domain of the scrambled-zipfian permutation for inserting workloads: it
- * must not change while keys are inserted (the hot set would move), so it
- * leaves room for N/4 inserts; beyond that new keys are not chosen. */
-static uint64_t insert_space(uint64_t n) { return n + n / 4 + 1; }
-
-static int gen_init(gen *g, const bench_workload *w, const bench_run_config *c,
-                    int thread, int threads, int rep, int measure,
-                    atomic_uint_fast64_t *ins, uint64_t present)
-{
-    memset(g, 0, sizeof *g);
-    bench_rng_seed_stream(&g->rng, stream_seed(c->seed, w, rep, measure),
-                          (uint64_t)thread);
-    g->batch = w->batch ? w->batch : 1;
-    g->fixed = -1;
-    switch (w->op) {
-    case BENCH_WOP_TXN: g->fixed = OPC_TXN; break;
-    case BENCH_WOP_MULTIGET: g->fixed = OPC_MULTIGET; break;
-    case BENCH_WOP_GET_INVALID: g->fixed = OPC_INVALID; break;
-    case BENCH_WOP_MIX: {
-        int nz = 0, last = 0;
-        for (int k = 0; k < BENCH_OP_COUNT; k++)
-            if (w->mix[k] > 0) {
-                nz++;
-                last = k;
-            }
-        if (nz == 0)
-            g->fixed = OPC_GET; /* memory/startup: unused */
-        else if (nz == 1)
-            g->fixed = opc_of_op[last];
-        else if (bench_opmix_init(&g->mix, w->mix) != 0)
-            return -1;
-        break;
-    }
-    }
-    g->scan_min = w->scan_min ? w->scan_min : 1;
-    g->scan_span = w->scan_max > g->scan_min ? w->scan_max - g->scan_min : 0;
-    g->n = present ? present : c->keys;
-    g->ins = bench_workload_inserts(w) ? ins : NULL;
-    bench_dist_kind dk = bench_workload_dist(w, c->distribution);
-    switch (w->keys) {
-    case BENCH_WKEYS_HOTKEY:
-        g->km = KM_HOTKEY;
-        g->hot = c->keys / 2;
-        break;
-    case BENCH_WKEYS_HOTSET:
-        g->km = KM_HOTSET;
-        g->hot = c->keys * w->hot_permille / 1000;
-        if (g->hot < 1)
-            g->hot = 1;
-        g->stride = c->keys / g->hot;
-        break;
-    case BENCH_WKEYS_NEW_SEQ:
-    case BENCH_WKEYS_NEW_RANDOM:
-        /* Threads and phases number new keys in disjoint regions. */
-        g->km = KM_NEW;
-        g->next_new = ((uint64_t)thread << 40) |
-                      (measure ? (uint64_t)1 << 39 : 0);
-        break;
-    case BENCH_WKEYS_LOADED:
-    case BENCH_WKEYS_ABSENT:
-        if (dk == BENCH_DIST_UNIFORM) {
-            g->km = KM_UNIFORM;
-        } else if (dk == BENCH_DIST_SEQUENTIAL) {
-            g->km = KM_SEQ;
-            g->pos = (uint64_t)((unsigned __int128)c->keys * (unsigned)thread /
-                                (unsigned)(threads > 0 ? threads : 1));
-        } else {
-            g->km = KM_DIST;
-            uint64_t space = c->keys;
-            if (g->ins && dk == BENCH_DIST_SCRAMBLED_ZIPFIAN)
-                space = insert_space(c->keys);
-            else if (g->ins)
-                space = g->n;
-            g->space = dk == BENCH_DIST_SCRAMBLED_ZIPFIAN ? space : 0;
-            if (bench_dist_init(&g->dist, dk, space, BENCH_ZIPF_THETA) != 0)
-                return -1;
-            uint64_t cnt = g->n < space ? g->n : space;
-            if (bench_dist_set_count(&g->dist, cnt) != 0)
-                return -1;
-        }
-        break;
-    }
-    return 0;
-}
-
-/* Inserting workloads: let the chooser see the keys inserted so far. */
-static inline void gen_refresh(gen *g, uint64_t present)
-{
-    if (present <= g->n)
-        return;
-    g->n = present;
-    if (g->km == KM_DIST) {
-        uint64_t cnt = present;
-        if (g->space && cnt > g->space)
-            cnt = g->space;
-        (void)bench_dist_set_count(&g->dist, cnt);
-    }
-}
-
-static inline uint64_t gen_key(gen *g)
-{
-    switch (g->km) {
-    case KM_UNIFORM:
-        return bench_rng_below(&g->rng, g->n);
-    case KM_SEQ: {
-        uint64_t x = g->pos;
-        g->pos = x + 1 >= g->n ? 0 : x + 1;
-        return x;
-    }
-    case KM_HOTKEY:
-        return g->hot;
-    case KM_HOTSET:
-        return bench_rng_below(&g->rng, g->hot) * g->stride;
-    case KM_NEW:
-        return g->next_new++;
-    default:
-        return bench_dist_next(&g->dist, &g->rng);
-    }
-}
-
-/* Draws one operation: op kind, then its key(s), then the scan length. */
-static inline void gen_next(gen *g, gen_op *op)
-{
-    int opc = g->fixed >= 0 ? g->fixed
-                            : opc_of_op[bench_opmix_next(&g->mix, &g->rng)];
-    op->opc = opc;
-    op->nkeys = 1;
-    op->scan_len = 0;
-    switch (opc) {
-    case OPC_INSERT:
-        op->idx[0] = g->ins
-            ? (uint64_t)atomic_fetch_add_explicit(g->ins, 1, memory_order_relaxed)
-            : g->next_new++;
-        break;
-    case OPC_TXN:
-    case OPC_MULTIGET:
-        op->nkeys = g->batch;
-        for (unsigned i = 0; i < g->batch; i++)
-            op->idx[i] = gen_key(g);
-        break;
-    case OPC_SCAN:
-        op->idx[0] = gen_key(g);
-        op->scan_len = g->scan_min +
-                       (g->scan_span ? (unsigned)bench_rng_below(&g->rng,
-                                                                 g->scan_span + 1u)
-                                     : 0u);
-        break;
-    default:
-        op->idx[0] = gen_key(g);
-        break;
-    }
-}
-
-/* ---- key bytes ------------------------------------------------------------ */
-
-typedef struct keyfmt {
-    size_t ks;
-    int scrambled;     /* bytes 0..7 = hash64(idx) */
-    uint64_t or_mask;  /* absent keys with 8-byte keys: top bit set */
-} keyfmt;
-
-static void keyfmt_init(keyfmt *f, const bench_workload *w, size_t ks,
-                        unsigned char *buf, size_t nbufs)
-{
-    f->ks = ks;
-    f->scrambled = w->keys == BENCH_WKEYS_NEW_RANDOM;
-    f->or_mask = 0;
-    for (size_t i = 0; i < nbufs; i++) {
-        unsigned char *b = buf + i * ks;
-        bench_key_format(b, ks, 0);
-        if (w->keys == BENCH_WKEYS_ABSENT) {
-            /* The loaded key's last padding byte + 1: sorts right after
-             * the loaded key and before the next one. */
-            if (ks > 8)
-                b[ks - 1] = (unsigned char)(BENCH_KEY_PAD + 1);
-            else
-                f->or_mask = (uint64_t)1 << 63;
-        }
-    }
-}
-
-static inline void key_put(const keyfmt *f, unsigned char *buf, uint64_t idx)
-{
-    uint64_t word = f->scrambled ? bench_hash64(idx) : (idx | f->or_mask);
-    uint64_t be = htobe64(word);
-    memcpy(buf, &be, 8);
-}
-
-void bench_workload_key(const bench_workload *w, size_t key_size,
-                        uint64_t idx, void *out)
-{
-    keyfmt f;
-    keyfmt_init(&f, w, key_size, out, 1);
-    key_put(&f, out, idx);
-}
-
-/* A value of the pool for (idx, salt): 64-byte aligned slices of 1 MiB of
- * seeded random bytes, chosen by a hash, so writes cost no value generation
- * and the bytes are incompressible. */
-static inline const unsigned char *val_ptr(const unsigned char *pool,
-                                           uint64_t idx, uint64_t salt)
-{
-    uint64_t h = (idx + salt) * 0x9e3779b97f4a7c15ull;
-    return pool + ((h >> 40) & (POOL_BYTES - 1) & ~(uint64_t)63);
-}
-
-int bench_workload_sequence(const bench_workload *w, const bench_run_config *cfg,
-                            int thread, int threads, int repetition,
-                            int measure, size_t n, int *ops, uint64_t *idx)
-{
-    gen g;
-    atomic_uint_fast64_t ins;
-    atomic_init(&ins, cfg->keys);
-    if (!w || !cfg || thread < 0 || threads < 1 ||
-        gen_init(&g, w, cfg, thread, threads, repetition, measure, &ins, 0) != 0)
-        return -1;
-    static const int op_of_opc[] = {
-        [OPC_GET] = BENCH_OP_READ, [OPC_PUT] = BENCH_OP_UPDATE,
-        [OPC_INSERT] = BENCH_OP_INSERT, [OPC_SCAN] = BENCH_OP_SCAN,
-        [OPC_RMW] = BENCH_OP_RMW, [OPC_TXN] = -1, [OPC_MULTIGET] = -1,
-        [OPC_INVALID] = -1};
-    size_t i = 0;
-    gen_op op;
-    while (i < n) {
-        if (g.ins)
-            gen_refresh(&g, atomic_load(&ins));
-        gen_next(&g, &op);
-        for (unsigned k = 0; k < op.nkeys && i < n; k++, i++) {
-            if (ops)
-                ops[i] = op_of_opc[op.opc];
-            if (idx)
-                idx[i] = op.idx[k];
-        }
-    }
-    return 0;
-}
-
 /* ---- a timed phase -------------------------------------------------------- */
 
 typedef struct phase {
@@ -591,14 +298,14 @@ static void worker_loop(worker *wk)
     phase *ph = wk->ph;
     const bench_run_config *c = ph->cfg;
     gen g;
-    if (gen_init(&g, ph->w, c, wk->idx, ph->threads, ph->rep, ph->measure,
+    if (bench_gen_init(&g, ph->w, c, wk->idx, ph->threads, ph->rep, ph->measure,
                  ph->ins, ph->present) != 0) {
         bench_engine_set_error("bad workload parameters");
         worker_fail(wk, "generator");
         return;
     }
     keyfmt kf;
-    keyfmt_init(&kf, ph->w, c->key_size, wk->keys, MAX_BATCH);
+    bench_keyfmt_init(&kf, ph->w, c->key_size, wk->keys, MAX_BATCH);
     int (*get)(void *, const void *, size_t, void *, size_t, size_t *) =
         ph->eng->get;
     int (*put)(void *, const void *, size_t, const void *, size_t) =
