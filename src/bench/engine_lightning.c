@@ -29,6 +29,7 @@
 #include "bench/engine_lightning.h"
 #include "bench/counts.h"
 #include "bench/engine_list.h"
+#include "util/sys.h"
 
 #include <errno.h>
 #include <lightningdb.h>
@@ -84,22 +85,15 @@ void bench_lightning_spin(uint64_t iters)
 static double spin_ns_iter;
 static pthread_once_t spin_once = PTHREAD_ONCE_INIT;
 
-static double lt_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static void spin_calibrate(void)
 {
     const uint64_t iters = (uint64_t)1 << 22;
     double best = 0;
     bench_lightning_spin(iters); /* page in, let the clock speed settle */
     for (int i = 0; i < 7; i++) {
-        double t0 = lt_mono_ns();
+        double t0 = (double)sys_now_ns();
         bench_lightning_spin(iters);
-        double dt = lt_mono_ns() - t0;
+        double dt = (double)sys_now_ns() - t0;
         if (i == 0 || dt < best)
             best = dt;
     }
@@ -129,10 +123,10 @@ static double spin_call_ns(uint64_t iters, double guess_ns)
         calls = 4096;
     double best = 0;
     for (int b = 0; b < 5; b++) {
-        double t0 = lt_mono_ns();
+        double t0 = (double)sys_now_ns();
         for (int i = 0; i < calls; i++)
             bench_lightning_spin(iters);
-        double dt = (lt_mono_ns() - t0) / calls;
+        double dt = ((double)sys_now_ns() - t0) / calls;
         if (b == 0 || dt < best)
             best = dt;
     }

@@ -13,6 +13,7 @@
  *   threads, e.g. RocksDB after a compaction).
  */
 #include "bench/engine_list.h"
+#include "util/sys.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -233,10 +234,7 @@ static void *syncer_main(void *arg)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         struct timespec dl;
-        clock_gettime(CLOCK_MONOTONIC, &dl);
-        uint64_t ns = (uint64_t)dl.tv_nsec + (uint64_t)s->interval_ms * 1000000u;
-        dl.tv_sec += (time_t)(ns / 1000000000u);
-        dl.tv_nsec = (long)(ns % 1000000000u);
+        sys_deadline_ms(&dl, s->interval_ms);
         /* Loop on spurious wakeups: only stop or the deadline ends a wait. */
         while (!s->stop) {
             int w = pthread_cond_timedwait(&s->cv, &s->mu, &dl);

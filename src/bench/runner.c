@@ -37,10 +37,6 @@
 #define SLOWDOWN_MIN_WARM_S 0.02     /* calibration needs some warm-up; no
                                         * more, so A/B runs stay alike */
 
-/* ---- small helpers ------------------------------------------------------- */
-
-uint64_t bench_now_ns(void) { return sys_now_ns(); }
-
 /* ---- report bookkeeping -------------------------------------------------- */
 
 static void note(bench_report *rep, const char *fmt, ...)
@@ -80,7 +76,7 @@ static void progress(bench_report *rep, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     fprintf(rep->cfg.log, "\r\033[K[%zu/%zu phases, %.0f s] ", rep->phases_done,
-            rep->phases_total, (double)(bench_now_ns() - rep->start_ns) * 1e-9);
+            rep->phases_total, (double)(sys_now_ns() - rep->start_ns) * 1e-9);
     vfprintf(rep->cfg.log, fmt, ap);
     va_end(ap);
     fflush(rep->cfg.log);
@@ -956,9 +952,7 @@ static void source_dir(char *out, size_t cap)
     /* The executable's directory lies inside the tree it was built from
      * (build/lightning, build/tests/...), and git -C works from there. */
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
+    if (sys_self_exe(exe, sizeof exe) == 0) {
         char *slash = strrchr(exe, '/');
         if (slash && slash != exe) {
             *slash = '\0';
@@ -1050,7 +1044,7 @@ int bench_run(const bench_run_config *cfg_in, bench_report *rep)
     if (c->keep_data)
         note(rep, "data kept in %s", rc.root);
 
-    rep->start_ns = bench_now_ns();
+    rep->start_ns = sys_now_ns();
     for (size_t i = 0; i < c->n_engines; i++) {
         for (size_t k = 0; k < c->n_workloads; k++) {
             const bench_workload *w = c->workloads[k];

@@ -249,7 +249,4 @@ const char *bench_sync_name(int mode);
 /* Case-insensitive inverse of bench_sync_name; 0 or -1. */
 int bench_sync_parse(const char *s, int *mode);
 
-/* Monotonic nanoseconds (CLOCK_MONOTONIC). */
-uint64_t bench_now_ns(void);
-
 #endif /* BENCH_RUNNER_H */

@@ -6,12 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-static void add_ns(struct timespec *t, long long ns)
-{
-    long long x = (long long)t->tv_nsec + ns;
-    t->tv_sec += (time_t)(x / 1000000000LL);
-    t->tv_nsec = (long)(x % 1000000000LL);
-}
+#include "util/sys.h"
 
 static void sleep_until(const struct timespec *t)
 {
@@ -27,13 +22,13 @@ static void *freezer(void *arg)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     while (!atomic_load(&f->stop)) {
-        add_ns(&t, period - frozen);
+        sys_timespec_add_ns(&t, (uint64_t)(period - frozen));
         sleep_until(&t);
         if (atomic_load(&f->stop))
             break;
         if (kill(-f->pgid, SIGSTOP) == 0)
             f->stops++;
-        add_ns(&t, frozen);
+        sys_timespec_add_ns(&t, (uint64_t)frozen);
         sleep_until(&t);
         kill(-f->pgid, SIGCONT);
     }

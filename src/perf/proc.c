@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <ftw.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -13,6 +12,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "util/sys.h"
 
 extern char **environ;
 
@@ -242,45 +243,9 @@ void perf_file_tail(const char *path, int lines, char *out, size_t cap)
     out[o] = '\0';
 }
 
-int perf_self_exe(char *out, size_t cap)
-{
-    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
-    if (n <= 0)
-        return -1;
-    out[n] = '\0';
-    return 0;
-}
-
 int perf_mkdirs(const char *path, perf_error *e)
 {
-    char buf[4096];
-    if (perf_strlcpy(buf, path, sizeof buf) >= sizeof buf)
-        return perf_seterr(e, "path too long: %s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) && errno != EEXIST)
-            return perf_seterr(e, "cannot create %s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) && errno != EEXIST)
-        return perf_seterr(e, "cannot create %s: %s", buf, strerror(errno));
+    if (sys_mkdirs(path))
+        return perf_seterr(e, "cannot create %s: %s", path, strerror(errno));
     return 0;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(p);
-    else
-        unlink(p);
-    return 0;
-}
-
-void perf_rmtree(const char *path)
-{
-    if (path && path[0])
-        nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "perf/error.h"
+#include "util/sys.h"
 
 int perf_proc_run(char *const argv[], const char *cwd, char *const env_set[],
                   const char *out_path, const char *err_path, perf_error *e);
@@ -56,13 +57,12 @@ int perf_proc_capture(char *const argv[], const char *cwd, char *out, size_t cap
  * file is missing or empty). */
 void perf_file_tail(const char *path, int lines, char *out, size_t cap);
 
-/* The absolute path of the running executable (/proc/self/exe). */
-int perf_self_exe(char *out, size_t cap);
-
 /* mkdir -p. 0 or -1 with e set. */
 int perf_mkdirs(const char *path, perf_error *e);
 
-/* Removes a directory tree this program created (best effort). */
-void perf_rmtree(const char *path);
+/* The names perf and the CLI have used; the helpers themselves are in
+ * util/sys.h, which new code calls directly. */
+static inline int perf_self_exe(char *out, size_t cap) { return sys_self_exe(out, cap); }
+static inline void perf_rmtree(const char *path) { sys_rmtree(path); }
 
 #endif /* PERF_PROC_H */

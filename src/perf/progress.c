@@ -8,13 +8,9 @@
 #include <unistd.h>
 
 #include "perf/error.h"
+#include "util/sys.h"
 
-double perf_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+double perf_now(void) { return (double)sys_now_ns() * 1e-9; }
 
 void perf_progress_init(perf_progress *p, unsigned total, const char *what)
 {

@@ -13,6 +13,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void sys_timespec_add_ns(struct timespec *ts, uint64_t ns)
+{
+    ns += (uint64_t)ts->tv_nsec;
+    ts->tv_sec += (time_t)(ns / 1000000000u);
+    ts->tv_nsec = (long)(ns % 1000000000u);
+}
+
+void sys_deadline_ms(struct timespec *ts, uint64_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    sys_timespec_add_ns(ts, ms * 1000000u);
+}
+
 int sys_path_join(char *out, size_t cap, const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -52,15 +65,16 @@ static int rm_one(const char *p, const struct stat *st, int flag,
                   struct FTW *ftw)
 {
     (void)st, (void)flag, (void)ftw;
-    remove(p);
-    return 0;
+    remove(p); /* unlink or rmdir, whichever p is */
+    return 0;  /* best effort: go on past what cannot be removed */
 }
 
 /* Depth first (a directory after its contents), FTW_PHYS: a link is
  * removed, never followed. */
 void sys_rmtree(const char *dir)
 {
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (dir && dir[0])
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static uint64_t du_bytes;
@@ -118,4 +132,17 @@ int sys_usable_cores(void)
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+int sys_self_exe(char *out, size_t cap)
+{
+    if (cap < 2) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    if (n <= 0)
+        return -1;
+    out[n] = '\0';
+    return 0;
 }

@@ -36,13 +36,22 @@ static inline uint64_t sys_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Advances an absolute CLOCK_MONOTONIC instant by ns nanoseconds. */
+void sys_timespec_add_ns(struct timespec *ts, uint64_t ns);
+
+/* The CLOCK_MONOTONIC instant ms milliseconds from now, for
+ * pthread_cond_timedwait on a condition variable whose clock attribute is
+ * CLOCK_MONOTONIC (a step of the wall clock must not stretch the wait). */
+void sys_deadline_ms(struct timespec *ts, uint64_t ms);
+
 /* out = a + "/" + b; -1 (errno ENAMETOOLONG) when it does not fit in cap. */
 int sys_path_join(char *out, size_t cap, const char *a, const char *b);
 
 /* mkdir -p with mode 0755: every missing component of path. */
 int sys_mkdirs(const char *path);
 
-/* Removes a directory tree (or a file) that this program created. */
+/* Removes a directory tree (or a file) that this program created; NULL or
+ * "" does nothing. */
 void sys_rmtree(const char *path);
 
 /* Allocated bytes of the regular files under dir (sparse files count only
@@ -56,5 +65,9 @@ int sys_read_rss(uint64_t *anon, uint64_t *file);
 /* CPUs this process may run on (its affinity mask), else the online CPUs;
  * at least 1. */
 int sys_usable_cores(void);
+
+/* The absolute path of the running executable (/proc/self/exe),
+ * NUL-terminated in out[cap]. */
+int sys_self_exe(char *out, size_t cap);
 
 #endif /* UTIL_SYS_H */

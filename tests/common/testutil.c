@@ -5,7 +5,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "engine/record.h"
 #include "engine/util.h"
+#include "util/sys.h"
 
 char *tu_tmpdir(const char *tag)
 {
@@ -29,17 +29,9 @@ char *tu_tmpdir(const char *tag)
     return p;
 }
 
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 void tu_rmdir(const char *path)
 {
-    if (path) nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    sys_rmtree(path);
 }
 
 uint64_t tu_seed(uint64_t dflt)

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -29,22 +28,10 @@
 #include <unistd.h>
 
 #include "bench/engine.h"
+#include "testutil.h"
 #include "bench/engine_list.h"
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    remove(p);
-    return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void make_tmp(char *buf, size_t cap)
 {
@@ -119,7 +106,7 @@ static int remove_root(void **state)
 {
     combo *cb = *state;
     if (cb->root[0])
-        rm_tree(cb->root);
+        tu_rmdir(cb->root);
     cb->root[0] = '\0';
     return 0;
 }
@@ -231,7 +218,7 @@ static void test_correctness(void **state)
     if (expect_unsupported(e, cb->mode)) {
         assert_int_equal(rc, BENCH_UNSUPPORTED);
         assert_true(bench_engine_error()[0] != '\0');
-        rm_tree(root);
+        tu_rmdir(root);
         return;
     }
     if (rc != BENCH_OK)
@@ -376,7 +363,7 @@ static void test_correctness(void **state)
     check_absent(e, t, "alpha", 5);
     e->thread_fini(h, t);
     CHECK_OK(e->close(h));
-    rm_tree(root);
+    tu_rmdir(root);
 }
 
 /* ---- two threads, each with its own context --------------------------- */
@@ -584,7 +571,7 @@ static void test_concurrent(void **state)
     }
     e->thread_fini(h, t);
     CHECK_OK(e->close(h));
-    rm_tree(root);
+    tu_rmdir(root);
 }
 
 /* ---- registry, errors, helpers ---------------------------------------- */
@@ -635,7 +622,7 @@ static void test_bad_config(void **state)
         cfg.dir = NULL;
         assert_int_equal((*e)->open(&cfg, &h, desc, sizeof desc), BENCH_EINVAL);
     }
-    rm_tree(root);
+    tu_rmdir(root);
 }
 
 /* LIGHTNING_BENCH_OPTIONS: a bad item is a clear BENCH_EINVAL naming it;
@@ -683,7 +670,7 @@ static void test_lightning_env_options(void **state)
     assert_null(strstr(desc, "hash_accelerator"));
     assert_null(strstr(desc, "checkpoint_bytes"));
     assert_int_equal(e->close(h), BENCH_OK);
-    rm_tree(root);
+    tu_rmdir(root);
 }
 
 static void *err_thread(void *arg)
@@ -736,7 +723,7 @@ static void test_dir_helpers(void **state)
     /* A file in the way of a directory is refused with a message. */
     snprintf(p, sizeof p, "%s/top/sub", root);
     assert_int_not_equal(bench_make_dir(p), BENCH_OK);
-    rm_tree(root);
+    tu_rmdir(root);
 }
 
 typedef struct sync_probe {
