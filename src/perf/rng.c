@@ -1,22 +1,7 @@
-/* Seeding and the non-hot draws of the perf PRNG; see rng.h. */
+/* The non-hot draws of the perf PRNG; see rng.h. */
 #include "perf/rng.h"
 
 #include <math.h>
-
-uint64_t perf_splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-void perf_rng_seed(perf_rng *r, uint64_t seed)
-{
-    uint64_t sm = seed;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = perf_splitmix64(&sm);
-}
 
 double perf_rng_normal(perf_rng *r)
 {

@@ -12,6 +12,9 @@
  * - The caller owns the `perf_rng` value (a plain struct, no allocation).
  *   Functions are reentrant; one `perf_rng` must not be shared by threads
  *   without the caller's own locking (give each thread its own seed instead).
+ * - The core generator is bench/keygen.h's (see below); what is perf's own
+ *   is the draws built on it (uniform doubles, 32-bit bounded, normal,
+ *   shuffle), whose exact streams stored verdicts depend on.
  * - Callers: src/perf/stats_*.c and the tests. The hot draw functions are
  *   inline here because the bootstrap calls them hundreds of millions of
  *   times in the simulations.
@@ -21,16 +24,19 @@
 
 #include <stdint.h>
 
-typedef struct perf_rng {
-    uint64_t s[4];
-} perf_rng;
+#include "bench/keygen.h"
+
+/* The generator is the benchmark's own (bench/keygen.h): one xoshiro256**
+ * and one splitmix64 in the tools, so both streams rest on the same tested
+ * code. The perf names stay for the statistics and the draws below. */
+typedef bench_rng perf_rng;
 
 /* Fills the state from `seed` with splitmix64. */
-void perf_rng_seed(perf_rng *r, uint64_t seed);
+static inline void perf_rng_seed(perf_rng *r, uint64_t seed) { bench_rng_seed(r, seed); }
 
 /* One splitmix64 step: advances *state and returns a well-mixed value. Also
  * used to derive independent child seeds (trial i of a simulation). */
-uint64_t perf_splitmix64(uint64_t *state);
+static inline uint64_t perf_splitmix64(uint64_t *state) { return bench_splitmix64(state); }
 
 /* Standard normal deviate (Marsaglia polar method; the spare deviate is
  * discarded so the stream position depends only on the number of calls). */
@@ -39,25 +45,8 @@ double perf_rng_normal(perf_rng *r);
 /* Fisher–Yates shuffle of n doubles in place. */
 void perf_rng_shuffle(perf_rng *r, double *x, uint32_t n);
 
-static inline uint64_t perf_rng_rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 /* Next 64 random bits (xoshiro256**). */
-static inline uint64_t perf_rng_next(perf_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = perf_rng_rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = perf_rng_rotl(s[3], 45);
-    return result;
-}
+static inline uint64_t perf_rng_next(perf_rng *r) { return bench_rng_next(r); }
 
 /* Uniform double in [0, 1) with 53 random bits. */
 static inline double perf_rng_uniform(perf_rng *r)
