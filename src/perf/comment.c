@@ -6,25 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "perf/markup.h"
 #include "perf/report.h"
 #include "perf/sample.h"
-
-/* Inline text in GFM: a table cell must not contain '|' or a newline, and
- * raw '<' would open HTML. */
-static void gesc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '|': fputs("\\|", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '\n':
-        case '\r': fputc(' ', f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
 
 static const char *badge(int exit_code)
 {
@@ -46,13 +30,13 @@ static void row_name(FILE *f, const perf_cmp_row *r)
     char name[200];
     perf_series_name(r->benchmark, r->engine, r->threads, name, sizeof name);
     fputc('`', f);
-    gesc(f, name);
+    perf_gfm_escape(f, name);
     if (r->overhead) {
         fputs(" vs ", f);
-        gesc(f, r->versus);
+        perf_gfm_escape(f, r->versus);
     }
     fputs("` ", f);
-    gesc(f, r->metric);
+    perf_gfm_escape(f, r->metric);
 }
 
 /* One bullet above the fold: what it is, how big, how sure. */
@@ -62,7 +46,7 @@ static void bullet(FILE *f, const perf_comparison *c, const perf_cmp_row *r)
     row_name(f, r);
     if (r->status != PERF_ROW_OK) {
         fputs(": ", f);
-        gesc(f, r->note);
+        perf_gfm_escape(f, r->note);
         fputc('\n', f);
         return;
     }
@@ -97,7 +81,7 @@ static void table(FILE *f, const perf_comparison *c, const size_t *ix, size_t n)
         row_name(f, r);
         if (r->status != PERF_ROW_OK) {
             fprintf(f, " | | | | | | | ");
-            gesc(f, r->note);
+            perf_gfm_escape(f, r->note);
             fprintf(f, " |\n");
             continue;
         }
@@ -112,7 +96,7 @@ static void table(FILE *f, const perf_comparison *c, const size_t *ix, size_t n)
                 r->v.g, r->v.g_lo, r->v.g_hi, p, r->v.limit);
         if (r->v.verdict == PERF_VERDICT_INCONCLUSIVE)
             fprintf(f, "~%u reps/side would decide. ", r->v.reps_needed);
-        gesc(f, r->note);
+        perf_gfm_escape(f, r->note);
         fprintf(f, " |\n");
     }
 }
@@ -128,7 +112,7 @@ static int write_comparison(FILE *f, const perf_outcome *o, const perf_compariso
     fprintf(f, " (%zu rows, gate %s).\n", c->n, perf_gate_on_name(c->gate_on));
     if (c->forced) {
         fprintf(f, "\n> **FORCED** comparison across machines or sync modes: ");
-        gesc(f, c->mismatch);
+        perf_gfm_escape(f, c->mismatch);
         fputc('\n', f);
     }
     size_t n = 0;
@@ -154,9 +138,9 @@ static int write_comparison(FILE *f, const perf_outcome *o, const perf_compariso
     fprintf(f, "\n<details><summary>All %zu rows (base run %lld, head run %lld)</summary>\n\n",
             c->n, (long long)c->base_run, (long long)c->head_run);
     fprintf(f, "Base: ");
-    gesc(f, c->base_label);
+    perf_gfm_escape(f, c->base_label);
     fprintf(f, "<br>\nHead: ");
-    gesc(f, c->head_label);
+    perf_gfm_escape(f, c->head_label);
     fprintf(f, "\n\n");
     table(f, c, ix, n);
     free(ix);
@@ -165,7 +149,7 @@ static int write_comparison(FILE *f, const perf_outcome *o, const perf_compariso
                "rows are exact ratios (p -).");
     if (o->report_url) {
         fprintf(f, " Full report: ");
-        gesc(f, o->report_url);
+        perf_gfm_escape(f, o->report_url);
     }
     fprintf(f, "\n\n</details>\n");
     return 0;
@@ -191,9 +175,9 @@ static void write_trend(FILE *f, const perf_outcome *o)
             perf_fmt_value(t->cp[j].median_before, t->unit, b, sizeof b);
             perf_fmt_value(t->cp[j].median_after, t->unit, a, sizeof a);
             fprintf(f, "- **%s** `", perf_step_word(t->cp[j].rel_step, t->direction));
-            gesc(f, name);
+            perf_gfm_escape(f, name);
             fprintf(f, "` ");
-            gesc(f, t->key.metric);
+            perf_gfm_escape(f, t->key.metric);
             fprintf(f, ": %s -> %s (%+.1f%%) at run %lld, commit `%.12s`, p = %.3f\n", b, a,
                     t->cp[j].rel_step * 100, (long long)p->run_id,
                     p->commit[0] ? p->commit : "unknown", t->cp[j].p_value);
@@ -215,14 +199,14 @@ int perf_comment_write(FILE *f, const perf_outcome *o)
         fprintf(f, "### Lightning perf %s: **%s** (exit %d)\n\n", cmd, badge(o->exit_code),
                 o->exit_code);
     if (o->message) {
-        gesc(f, o->message);
+        perf_gfm_escape(f, o->message);
         fprintf(f, "\n\n");
     }
     if (is_bisect && o->first_bad && o->first_bad_subject) {
         fputc('`', f);
-        gesc(f, o->first_bad);
+        perf_gfm_escape(f, o->first_bad);
         fprintf(f, "` ");
-        gesc(f, o->first_bad_subject);
+        perf_gfm_escape(f, o->first_bad_subject);
         fprintf(f, "\n\n");
     }
     if (is_trend) {
@@ -244,7 +228,7 @@ int perf_comment_write(FILE *f, const perf_outcome *o)
                         s->g_hi, s->rounds);
             else
                 fprintf(f, "| `%.12s` | - | 0 | ", s->sha);
-            gesc(f, s->verdict);
+            perf_gfm_escape(f, s->verdict);
             fprintf(f, " |\n");
         }
         fprintf(f, "\n</details>\n");

@@ -5,25 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "perf/markup.h"
 #include "perf/outcome.h"
 #include "perf/sample.h"
 
 #define FONT 12.0
 #define ROW_H 22.0
-
-static void esc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
 
 static const char *color(const perf_cmp_row *r)
 {
@@ -89,7 +76,7 @@ static void panel(FILE *f, const perf_comparison *c, const size_t *ix, size_t n,
                "font-family='monospace' font-size='%.0f'>\n",
             overhead ? "overhead" : "main", W, H, W, FONT);
     fprintf(f, "<text x='0' y='14' font-weight='bold'>");
-    esc(f, title);
+    perf_html_escape(f, title);
     fprintf(f, "</text>\n");
     fprintf(f, "<rect x='%.1f' y='%.0f' width='%.1f' height='%.1f' fill='#fafafa' "
                "stroke='#ddd'/>\n", L, T - 6, pw, ROW_H * (double)rows + 6);
@@ -138,7 +125,7 @@ static void panel(FILE *f, const perf_comparison *c, const size_t *ix, size_t n,
         label_of(r, lab, sizeof lab);
         const char *col = color(r);
         fprintf(f, "<text class='label' x='%.1f' y='%.1f' text-anchor='end'>", L - 8, y + 4);
-        esc(f, lab);
+        perf_html_escape(f, lab);
         fprintf(f, "</text>\n");
         if (r->v.limit > 0)
             fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#c62828' "

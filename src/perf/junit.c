@@ -6,35 +6,16 @@
 #include <string.h>
 
 #include "perf/history.h"
+#include "perf/markup.h"
 #include "perf/report.h"
 #include "perf/sample.h"
-
-/* XML 1.0 cannot carry most control characters even as references, so
- * they are dropped; everything else is escaped for text and attributes
- * alike. */
-static void xesc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        switch (ch) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        default:
-            if (ch >= 0x20 || ch == '\n' || ch == '\t')
-                fputc(ch, f);
-        }
-    }
-}
 
 static void prop(FILE *f, const char *name, const char *value)
 {
     fprintf(f, "      <property name=\"");
-    xesc(f, name);
+    perf_xml_escape(f, name);
     fprintf(f, "\" value=\"");
-    xesc(f, value ? value : "");
+    perf_xml_escape(f, value ? value : "");
     fprintf(f, "\"/>\n");
 }
 
@@ -79,16 +60,16 @@ static void testcase_row(FILE *f, const char *command, const perf_comparison *c,
     char name[200], fig[256];
     perf_series_name(r->benchmark, r->engine, r->threads, name, sizeof name);
     fprintf(f, "    <testcase classname=\"lightning.perf.");
-    xesc(f, command);
+    perf_xml_escape(f, command);
     fputc('.', f);
-    xesc(f, r->rule);
+    perf_xml_escape(f, r->rule);
     fprintf(f, "\" name=\"");
-    xesc(f, name);
+    perf_xml_escape(f, name);
     fputc(' ', f);
-    xesc(f, r->metric);
+    perf_xml_escape(f, r->metric);
     if (r->overhead) {
         fprintf(f, " vs ");
-        xesc(f, r->versus);
+        perf_xml_escape(f, r->versus);
     }
     fprintf(f, "\" time=\"0\">\n");
     int gates = perf_row_gates(c, r);
@@ -99,35 +80,35 @@ static void testcase_row(FILE *f, const char *command, const perf_comparison *c,
     if (gates && (r->status == PERF_ROW_NO_HEAD || r->status == PERF_ROW_ERROR)) {
         fprintf(f, "      <error type=\"%s\" message=\"", r->status == PERF_ROW_NO_HEAD
                                                                 ? "missing" : "error");
-        xesc(f, perf_row_word(r));
+        perf_xml_escape(f, perf_row_word(r));
         fprintf(f, ": ");
-        xesc(f, r->note);
+        perf_xml_escape(f, r->note);
         fprintf(f, "\"/>\n");
     } else if (gates && r->status == PERF_ROW_OK && r->v.verdict == PERF_VERDICT_REGRESSION) {
         fprintf(f, "      <failure type=\"regression\" message=\"REGRESSION: ");
-        xesc(f, fig);
+        perf_xml_escape(f, fig);
         fprintf(f, "\">");
-        xesc(f, r->v.reason);
+        perf_xml_escape(f, r->v.reason);
         if (r->note[0]) {
             fputc(' ', f);
-            xesc(f, r->note);
+            perf_xml_escape(f, r->note);
         }
         fprintf(f, "</failure>\n");
     } else if (gates && r->status == PERF_ROW_OK &&
                r->v.verdict == PERF_VERDICT_INCONCLUSIVE) {
         fprintf(f, "      <skipped message=\"INCONCLUSIVE: ");
-        xesc(f, fig);
+        perf_xml_escape(f, fig);
         fprintf(f, "; about %u repetitions per side would decide\"/>\n", r->v.reps_needed);
     }
     fprintf(f, "      <system-out>");
-    xesc(f, perf_row_word(r));
+    perf_xml_escape(f, perf_row_word(r));
     fprintf(f, ": ");
-    xesc(f, fig);
+    perf_xml_escape(f, fig);
     if (!gates)
         fprintf(f, " (not gating: gate_on = %s)", perf_gate_on_name(c->gate_on));
     if (r->status == PERF_ROW_OK && r->note[0]) {
         fprintf(f, " [");
-        xesc(f, r->note);
+        perf_xml_escape(f, r->note);
         fputc(']', f);
     }
     fprintf(f, "</system-out>\n    </testcase>\n");
@@ -138,9 +119,9 @@ static void testcase_trend(FILE *f, const perf_trend *t)
     char name[200];
     perf_series_name(t->key.benchmark, t->key.engine, t->key.threads, name, sizeof name);
     fprintf(f, "    <testcase classname=\"lightning.perf.trend\" name=\"");
-    xesc(f, name);
+    perf_xml_escape(f, name);
     fputc(' ', f);
-    xesc(f, t->key.metric);
+    perf_xml_escape(f, t->key.metric);
     fprintf(f, "\" time=\"0\">\n      <system-out>%zu runs", t->n);
     if (!t->cp_ok)
         fprintf(f, "; change points need at least 10 runs");
@@ -184,7 +165,7 @@ int perf_junit_write(FILE *f, const perf_outcome *o)
     fprintf(f, "  <testsuite name=\"lightning perf %s", cmd);
     if (o->suite) {
         fprintf(f, " (suite ");
-        xesc(f, o->suite);
+        perf_xml_escape(f, o->suite);
         fputc(')', f);
     }
     fprintf(f, "\" tests=\"%u\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"0\" "
@@ -216,11 +197,11 @@ int perf_junit_write(FILE *f, const perf_outcome *o)
                 cmd, cmd);
         if (o->exit_code != PERF_EXIT_PASS) {
             fprintf(f, "      <error type=\"error\" message=\"");
-            xesc(f, o->message ? o->message : "the command failed; see its stderr");
+            perf_xml_escape(f, o->message ? o->message : "the command failed; see its stderr");
             fprintf(f, "\"/>\n");
         } else if (o->message) {
             fprintf(f, "      <system-out>");
-            xesc(f, o->message);
+            perf_xml_escape(f, o->message);
             fprintf(f, "</system-out>\n");
         }
         fprintf(f, "    </testcase>\n");

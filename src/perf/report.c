@@ -1,4 +1,5 @@
 /* perf/report.c — terminal, Markdown and HTML/SVG output (see report.h). */
+#include "perf/markup.h"
 #include "perf/report.h"
 
 #include <math.h>
@@ -369,21 +370,6 @@ int perf_report_markdown(FILE *f, const perf_report_input *in)
     return ferror(f) ? -1 : 0;
 }
 
-/* ---- HTML -------------------------------------------------------------- */
-
-static void esc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
 /* Latency percentiles of the latest run, log scale, one row per series. */
 static void svg_latency(FILE *f, const perf_sample_set *s)
 {
@@ -448,7 +434,7 @@ static void svg_latency(FILE *f, const perf_sample_set *s)
     for (size_t i = 0; i < rows; i++) {
         double y = T + rowh * (double)i + rowh / 2;
         fprintf(f, "<text x='%.0f' y='%.1f' font-size='12' text-anchor='end'>", L - 8, y + 4);
-        esc(f, names[i]);
+        perf_html_escape(f, names[i]);
         fprintf(f, "</text>\n");
         if (vals[i][0] > 0 && vals[i][3] > 0)
             fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#999'/>\n",
@@ -470,7 +456,7 @@ int perf_report_html(FILE *f, const perf_report_input *in)
 {
     const char *title = in->title ? in->title : "Lightning DB performance report";
     fprintf(f, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>\n<meta name='viewport' content='width=device-width, initial-scale=1'>\n<title>");
-    esc(f, title);
+    perf_html_escape(f, title);
     fprintf(f, "</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em;"
                "color:#222;max-width:1100px}\n@media (max-width:900px){body{margin:0.5em}}"
                "\n.scroll{max-width:100%%;overflow-x:auto}"
@@ -484,15 +470,15 @@ int perf_report_html(FILE *f, const perf_report_input *in)
                "\n.pass{background:#e8f5e9}.fail{background:#ffebee}.warn{background:#fff3e0}"
                "\nh2{border-bottom:1px solid #ddd;padding-bottom:.2em}"
                "\n</style></head><body>\n<h1>");
-    esc(f, title);
+    perf_html_escape(f, title);
     fprintf(f, "</h1>\n<p>Generated %s from <code>", in->generated_at ? in->generated_at : "");
-    esc(f, in->history_path ? in->history_path : "");
+    perf_html_escape(f, in->history_path ? in->history_path : "");
     fprintf(f, "</code>.</p>\n");
     if (in->run) {
         fprintf(f, "<p>Latest run %lld: %s, commit <code>%.12s%s</code>, suite <code>",
                 (long long)in->run->id, in->run->created_at,
                 in->run->commit[0] ? in->run->commit : "unknown", in->run->dirty > 0 ? "+dirty" : "");
-        esc(f, in->run->suite);
+        perf_html_escape(f, in->run->suite);
         fprintf(f, "</code>, sync <code>%s</code>, machine <code>%s</code>.</p>\n",
                 in->run->sync_mode, in->run->machine_id);
     }
@@ -506,13 +492,13 @@ int perf_report_html(FILE *f, const perf_report_input *in)
                 (long long)c->id, verdict_badge(c), c->exit_code);
         if (c->forced) {
             fprintf(f, "<div class='banner warn'>FORCED comparison (--force): ");
-            esc(f, c->mismatch);
+            perf_html_escape(f, c->mismatch);
             fprintf(f, "</div>\n");
         }
         fprintf(f, "<p>Base: ");
-        esc(f, c->base_label);
+        perf_html_escape(f, c->base_label);
         fprintf(f, "<br>Head: ");
-        esc(f, c->head_label);
+        perf_html_escape(f, c->head_label);
         fprintf(f, "</p>\n");
         perf_svg_forest(f, c);
         fprintf(f, "<div class='scroll'><table><tr><th>benchmark</th><th>metric</th><th>base</th><th>head</th>"
@@ -523,13 +509,13 @@ int perf_report_html(FILE *f, const perf_report_input *in)
             char name[160], b[32], h[32];
             series_label(r, name, sizeof name);
             fprintf(f, "<tr><td>");
-            esc(f, name);
+            perf_html_escape(f, name);
             fprintf(f, "</td><td>");
-            esc(f, r->metric);
+            perf_html_escape(f, r->metric);
             fprintf(f, "</td>");
             if (r->status != PERF_ROW_OK) {
                 fprintf(f, "<td colspan='7'>");
-                esc(f, r->note);
+                perf_html_escape(f, r->note);
                 fprintf(f, "</td><td>%s</td></tr>\n", perf_row_word(r));
                 continue;
             }
@@ -560,9 +546,9 @@ int perf_report_html(FILE *f, const perf_report_input *in)
         char name[160];
         perf_series_name(t->key.benchmark, t->key.engine, t->key.threads, name, sizeof name);
         fprintf(f, "<h3>");
-        esc(f, name);
+        perf_html_escape(f, name);
         fprintf(f, " — ");
-        esc(f, t->key.metric);
+        perf_html_escape(f, t->key.metric);
         fprintf(f, " (%s is better)</h3>\n", perf_direction_name(t->direction));
         perf_svg_history(f, t, in->baseline_run,
                          in->trend_tolerance ? in->trend_tolerance[i] : -1);
@@ -587,9 +573,9 @@ int perf_report_html(FILE *f, const perf_report_input *in)
             char name[160];
             perf_series_name(r->benchmark, r->engine, r->threads, name, sizeof name);
             fprintf(f, "<tr><td>");
-            esc(f, name);
+            perf_html_escape(f, name);
             fprintf(f, "</td><td>");
-            esc(f, r->metric);
+            perf_html_escape(f, r->metric);
             fprintf(f, "</td><td class='num'>%.2f%%</td><td class='num'>%d</td><td class='num'>"
                        "%.1f%%</td><td>%s</td></tr>\n",
                     r->floor * 100, r->k, r->cv * 100, r->calibrated_at);
@@ -606,13 +592,13 @@ int perf_report_html(FILE *f, const perf_report_input *in)
                        "<td>",
                     (long long)r->id, r->id == in->baseline_run ? " (baseline)" : "",
                     r->created_at, r->kind, r->commit, r->dirty > 0 ? "+dirty" : "");
-            esc(f, r->suite);
+            perf_html_escape(f, r->suite);
             fprintf(f, "</td><td>%s</td><td>", r->sync_mode);
-            esc(f, r->machine_id);
+            perf_html_escape(f, r->machine_id);
             if (r->fingerprint[0] && strcmp(r->fingerprint, r->machine_id))
                 fprintf(f, " <small>(%.8s)</small>", r->fingerprint);
             fprintf(f, "</td><td class='num'>%zu</td><td>", r->n_samples);
-            esc(f, r->label);
+            perf_html_escape(f, r->label);
             fprintf(f, "</td></tr>\n");
         }
         fprintf(f, "</table></div>\n");

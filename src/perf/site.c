@@ -11,6 +11,7 @@
 
 #include "perf/chart.h"
 #include "perf/forest.h"
+#include "perf/markup.h"
 #include "perf/metrics.h"
 #include "perf/report.h"
 
@@ -27,20 +28,6 @@ double perf_trend_tolerance(const perf_suite *s, const perf_trend *t)
         return perf_suite_tolerance(s, b, t->key.metric, t->direction);
     }
     return -1;
-}
-
-static void esc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
-        }
-    }
 }
 
 static const char *const css =
@@ -60,7 +47,7 @@ static void head(FILE *f, const char *title)
 {
     fprintf(f, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>\n<meta "
                "name='viewport' content='width=device-width, initial-scale=1'>\n<title>");
-    esc(f, title);
+    perf_html_escape(f, title);
     fprintf(f, "</title>\n<style>\n%s</style></head><body>\n", css);
 }
 
@@ -157,13 +144,13 @@ static int series_page(const perf_site_input *in, const testbed *tb, const perf_
     perf_fmt(title, sizeof title, "%s %s on %s", name, t->key.metric, tb->machine);
     head(f, title);
     fprintf(f, "<p><a href='../index.html'>&larr; all series</a></p>\n<h1>");
-    esc(f, name);
+    perf_html_escape(f, name);
     fprintf(f, " <small>");
-    esc(f, t->key.metric);
+    perf_html_escape(f, t->key.metric);
     fprintf(f, "</small></h1>\n<p>Machine <code>");
-    esc(f, tb->machine);
+    perf_html_escape(f, tb->machine);
     fprintf(f, "</code>, sync <code>%s</code>, suite <code>", tb->sync);
-    esc(f, tb->suite);
+    perf_html_escape(f, tb->suite);
     fprintf(f, "</code>; %s is better; %zu runs.</p>\n", perf_direction_name(t->direction), t->n);
     const perf_cmp_row *r = row_for(cmp, t);
     if (r && r->status == PERF_ROW_OK) {
@@ -260,7 +247,7 @@ int perf_site_write(const perf_site_input *in, const char *dir, perf_site_stats 
     head(f, "Lightning DB performance");
     fprintf(f, "<h1>Lightning DB performance</h1>\n<p>Generated %s from <code>",
             in->generated_at ? in->generated_at : "");
-    esc(f, in->history_shown);
+    perf_html_escape(f, in->history_shown);
     fprintf(f, "</code>: %zu testbed%s.</p>\n", ntb, ntb == 1 ? "" : "s");
     if (!ntb)
         fprintf(f, "<p>No runs recorded yet (<code>lightning perf run</code>).</p>\n");
@@ -284,9 +271,9 @@ int perf_site_write(const perf_site_input *in, const char *dir, perf_site_stats 
         perf_history_get_baseline(in->h, tb->machine, tb->sync, tb->suite, &baseline, NULL, 0,
                                   NULL);
         fprintf(f, "<h2 id='tb%zu'>Machine <code>", k);
-        esc(f, tb->machine);
+        perf_html_escape(f, tb->machine);
         fprintf(f, "</code>, sync %s, suite <code>", tb->sync);
-        esc(f, tb->suite);
+        perf_html_escape(f, tb->suite);
         fprintf(f, "</code></h2>\n");
         if (have_cmp) {
             const char *cls = cmp.exit_code == 0 ? "pass" : cmp.exit_code == 1 ? "fail" : "warn";
@@ -312,9 +299,9 @@ int perf_site_write(const perf_site_input *in, const char *dir, perf_site_stats 
                 if (s->pts[j].run_id == baseline)
                     bv = s->pts[j].median;
             fprintf(f, "<tr><td><a href='%s'>", page);
-            esc(f, name);
+            perf_html_escape(f, name);
             fprintf(f, "</a></td><td>");
-            esc(f, s->key.metric);
+            perf_html_escape(f, s->key.metric);
             fprintf(f, "</td><td class='num'>%zu</td><td class='num'>%s</td>", s->n, last);
             if (isfinite(bv) && bv != 0 && s->n)
                 fprintf(f, "<td class='num'>%+.1f%%</td>",
