@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bench/output.h"
+#include "util/csv.h"
 
 typedef struct summary {
     const bench_result *first;
@@ -129,22 +130,11 @@ static void csv_num(FILE *f, double v)
         fputc(',', f);
 }
 
-/* RFC 4180: quote a field that holds a comma, quote or newline. */
 static void csv_str(FILE *f, const char *s, int first)
 {
     if (!first)
         fputc(',', f);
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
+    csv_write_field(f, s);
 }
 
 int bench_report_write_csv(FILE *f, const bench_report *rep)

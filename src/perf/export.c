@@ -5,22 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (!s)
-        s = "";
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
+#include "util/csv.h"
 
 typedef struct csv_ctx {
     FILE *f;
@@ -32,30 +17,30 @@ static int csv_row(void *ctx, const perf_run_info *r, const perf_sample *s)
     csv_ctx *c = ctx;
     FILE *f = c->f;
     fprintf(f, "%lld,", (long long)r->id);
-    csv_field(f, r->created_at);
+    csv_write_field(f, r->created_at);
     fputc(',', f);
-    csv_field(f, r->commit);
+    csv_write_field(f, r->commit);
     fputc(',', f);
-    csv_field(f, r->machine_id);
+    csv_write_field(f, r->machine_id);
     fputc(',', f);
-    csv_field(f, s->benchmark);
+    csv_write_field(f, s->benchmark);
     fputc(',', f);
-    csv_field(f, s->engine);
+    csv_write_field(f, s->engine);
     fputc(',', f);
-    csv_field(f, s->sync_mode);
+    csv_write_field(f, s->sync_mode);
     fprintf(f, ",%d,%d,", s->threads, s->repetition);
-    csv_field(f, s->metric);
+    csv_write_field(f, s->metric);
     fprintf(f, ",%.17g,", s->value);
-    csv_field(f, s->unit);
+    csv_write_field(f, s->unit);
     fprintf(f, ",%s,", s->direction > 0 ? "higher" : "lower");
     if (r->dirty >= 0)
         fprintf(f, "%d", r->dirty);
     fputc(',', f);
-    csv_field(f, r->suite);
+    csv_write_field(f, r->suite);
     fputc(',', f);
-    csv_field(f, r->kind);
+    csv_write_field(f, r->kind);
     fprintf(f, ",%d,", s->proc);
-    csv_field(f, r->label);
+    csv_write_field(f, r->label);
     fputc('\n', f);
     c->rows++;
     return ferror(f) ? 1 : 0;
