@@ -104,8 +104,10 @@ test-asan: deps
 
 # ThreadSanitizer runs the tests with concurrent threads (readers, writers, the
 # checkpoint and cleaner threads, the log's pre-faulting helper, and the
-# durability races forced between them).
-TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance %multiget %log_mapping %durability %space %clock_step,$(TEST_BIN))
+# durability races forced between them, and the index, hash and epoch unit
+# tests' lock-free readers).
+TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance %multiget %log_mapping %durability %space %clock_step \
+             %test_index %test_hash %test_epoch,$(TEST_BIN))
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 tsan-run
 tsan-run: $(TEST_BIN) $(CLI)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/index.h"
 #include "engine/record.h"
 #include "engine/util.h"
 #include "util/sys.h"
@@ -300,4 +301,28 @@ uint64_t tu_nonzero_end(const char *path)
     while (len > 0 && b[len - 1] == 0) len--;
     free(b);
     return len;
+}
+
+struct idx_entry *tu_entry_new(const void *k, size_t kl, uint64_t seq, uint32_t vlen)
+{
+    idx_entry *e = calloc(1, sizeof *e + kl);
+    if (!e) return NULL;
+    e->klen = (uint16_t)kl;
+    if (kl) memcpy(e->key, k, kl);
+    e->first.seq = seq;
+    e->first.vlen = vlen;
+    atomic_init(&e->first.older, NULL);
+    atomic_init(&e->head, &e->first);
+    return e;
+}
+
+void tu_entry_free(struct idx_entry *e, void *arg)
+{
+    (void)arg;
+    free(e);
+}
+
+void tu_key_be(uint8_t out[8], uint64_t i)
+{
+    for (int b = 7; b >= 0; b--, i >>= 8) out[b] = (uint8_t)i;
 }

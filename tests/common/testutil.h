@@ -69,7 +69,6 @@ int tu_find_record(const char *path, const void *key, size_t klen, uint64_t *rec
  * (-1 when there is none), to check where the engine says damage lies. */
 int64_t tu_msg_offset(const char *msg);
 
-#endif
 
 /* ---- added for the fault, power-loss, OOM and checkpoint-corruption tests */
 
@@ -87,3 +86,15 @@ int tu_write_all(const char *path, const void *buf, size_t len);
 int tu_zero_range(const char *path, uint64_t from, uint64_t to);
 /* Offset just past the last non-zero byte of a file (0 when all zero). */
 uint64_t tu_nonzero_end(const char *path);
+
+/* ---- the engine's in-memory structures, driven directly -------------- */
+
+struct idx_entry;
+/* An index entry for key k (its one version: seq, vlen, no record), as the
+ * MVCC layer would make one; free with tu_entry_free (free(3) works). */
+struct idx_entry *tu_entry_new(const void *k, size_t kl, uint64_t seq, uint32_t vlen);
+void tu_entry_free(struct idx_entry *e, void *arg);
+/* The 8-byte big-endian key of i (so byte order is numeric order). */
+void tu_key_be(uint8_t out[8], uint64_t i);
+
+#endif /* TESTUTIL_H */
