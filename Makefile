@@ -140,7 +140,7 @@ clean:
 # The build's flags are recorded in every benchmark result.
 $(BUILD)/obj/src/bench/machine.o: CPPFLAGS += -DLDB_CFLAGS='"$(strip $(CFLAGS))"'
 
-# ---- reliability: fuzzing and leak checks (issue 7) ----------------------
+# ---- reliability: fuzzing and leak checks --------------------------------
 #
 #   make fuzz [FUZZ_SECONDS=N]  each libFuzzer target N seconds (default 60),
 #                               clang-14 with ASan+UBSan, starting from the
@@ -223,7 +223,7 @@ valgrind-run: $(VALGRIND_TESTS) $(CLI)
 	@LIGHTNING_BIN=$(abspath $(CLI)) ./scripts/run_tests.sh \
 	    $(addprefix $(BUILD)/valgrind-wrap/,$(notdir $(VALGRIND_TESTS)))
 
-# ---- machine-readable verdicts and CI templates (issue 15) ----------------
+# ---- machine-readable verdicts and CI templates ---------------------------
 # These tests validate what they produce against the schemas in docs/schemas
 # and run the CI templates of examples/ci: they need the source tree.
 $(BUILD)/obj/tests/unit/test_perf_verdict.o: CPPFLAGS += -DPERF_SOURCE_DIR='"$(abspath .)"'

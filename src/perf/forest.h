@@ -2,7 +2,7 @@
  * perf/forest.h — the forest plot of a comparison: one row per judged
  * series, g with its confidence interval against the limit and 1.
  *
- * What it must get right (issue 15, seen in headless Chromium): an
+ * What it must get right (seen rendered in headless Chromium): an
  * overhead row (error path vs happy path in the same run, g of 10 or 40)
  * must not set the scale of the real rows, so overhead rows are drawn in
  * a panel of their own with their own axis; the axis is logarithmic and

@@ -29,7 +29,8 @@
  *                   reps_needed, mde90, cv_base, cv_head, reason, note)
  *
  * A metric is (name, value, unit, direction) on every sample row, so a new
- * metric kind (issue 8's instruction counts) needs no schema change.
+ * metric kind (such as the instruction counts of `--measure counts`) needs
+ * no schema change.
  *
  * Contract
  * - perf_history_open creates the file and schema when asked, migrates an

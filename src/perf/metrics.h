@@ -5,8 +5,8 @@
  *
  * A metric is (name, value, unit, direction). Every sample in the history
  * carries all four, so a metric this catalog does not know yet (a new bench
- * figure, or issue 8's instruction counts) is still stored and compared
- * correctly once its direction is known: from this table, from the name's
+ * figure, or the instruction counts of `--measure counts`) is still stored
+ * and compared correctly once its direction is known: from this table, from the name's
  * suffix (perf_metric_infer) or from the suite file's `<metric>.direction`.
  *
  * Contract: pure lookups over static tables; reentrant and thread-safe.
@@ -28,7 +28,7 @@ typedef enum perf_metric_kind {
     PERF_KIND_MEMORY,         /* bytes, bytes per key                        */
     PERF_KIND_CPU,            /* CPU seconds or CPU time per operation       */
     PERF_KIND_COUNT,          /* deterministic counts: instructions, cycles,
-                                 cache misses (issue 8's noise-proof gate)   */
+                                 cache misses: a gate immune to timing noise */
     PERF_KIND_OTHER
 } perf_metric_kind;
 

@@ -296,7 +296,7 @@ typedef struct perf_sim_params {
                             from it                                       */
     perf_verdict_opts verdict; /* higher_is_better picks whether the
                                   samples are throughputs (1/time) or times */
-    /* Between-process and between-run variance (issue 17; 0 = none, the
+    /* Between-process and between-run variance (0 = none, the
      * behaviour and random stream of before). Each side's reps are split
      * into `procs` processes of consecutive reps, each process's times
      * scaled by its own log-normal factor (CV process_cv); each side as a

@@ -7,7 +7,8 @@
  * repetitions suggest (page cache, memory layout, the machine's
  * neighbours), so a within-run test comparing two runs is pseudo-
  * replicated: simulated at within-run CV 3% plus between-run CV 5% it
- * claimed a regression in 23.8% of A/A series (issue 17). Here the run is
+ * claimed a regression in 23.8% of A/A series (docs/statistics.md, "The
+ * unit of replication"). Here the run is
  * the unit: per series, y_r = mean over the run's processes of
  * log(process median); a window of the last K comparable runs gives the
  * centre and s, the between-run sd of y; the head run's y is tested

@@ -26,11 +26,11 @@
  *                it could have resolved.
  * The unpaired rule calls every point estimate below the limit
  * INCONCLUSIVE; with 18 gated rows of 5-20% process noise that made most
- * A/A runs of `make perf` end "inconclusive" (issue 17). Here INCONCLUSIVE
- * needs the same evidence as a REGRESSION claim (p < alpha, Holm-adjusted
- * across the comparison's rows by perf/pairing.h), so on a healthy machine
- * it is as rare as a false alarm, and it always means "something got
- * slower, measure longer to size it".
+ * A/A runs of `make perf` end "inconclusive" (measured on this machine).
+ * Here INCONCLUSIVE needs the same evidence as a REGRESSION claim (p <
+ * alpha, Holm-adjusted across the comparison's rows by perf/pairing.h), so
+ * on a healthy machine it is as rare as a false alarm, and it always means
+ * "something got slower, measure longer to size it".
  *
  * Contract: pure, reentrant, allocates scratch only; returns PERF_STAT_OK
  * or a PERF_STAT_E* code (values must be finite and > 0; n >= 2).

@@ -13,8 +13,9 @@
  * segment no sync ever covered, or whose directory entry no directory sync
  * covered, vanishes; *.tmp files vanish.
  *
- * Each test forces one interleaving that review found (issue 13), and each
- * fails on the code before its fix:
+ * Each test forces one interleaving that a review of the durability code
+ * found (docs/durability.md lists them), and each fails on the code before
+ * its fix:
  *  - a checkpoint naming the cleaner's relocated copies before they were
  *    synced (power cut right after the MANIFEST install);
  *  - an unwritten page inside the newest segment's unsynced tail, followed

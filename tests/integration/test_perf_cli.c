@@ -504,7 +504,7 @@ static void test_reports_trend_progress(void **state)
     assert_null(strstr(out_buf, "elapsed")); /* never on stdout */
 }
 
-/* Issue 17: ab with pairing = duet judges by process pairs (signed-rank,
+/* ab with pairing = duet judges by process pairs (signed-rank,
  * Hodges-Lehmann), and check uses the history's between-run spread once
  * there are 5 comparable runs (before that it says so). */
 static void test_duet_pairs_and_lookback(void **state)

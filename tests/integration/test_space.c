@@ -6,7 +6,7 @@
  *    on a slow disk or a starved core), never take the directory past
  *    space_amp_target x live + 2 segments, and no put waits longer than the
  *    cap on one wait. The code before backpressure reached 10x live here
- *    within a second (issue 13: 11.4x with the cleaner unhindered).
+ *    within a second (11.4x with the cleaner unhindered).
  *  - On a full disk (fallocate fails with ENOSPC, injected) puts fail with
  *    LDB_NOSPACE, and ldb_compact still frees space: the cleaner rotates into
  *    the preallocated spare segment (the code before it failed with

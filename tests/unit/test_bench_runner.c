@@ -87,7 +87,7 @@ static json_t *run_to_json(const bench_run_config *c, int *rc_out, bench_report 
 
 static int is_num_or_null(json_t *v) { return v && (json_is_number(v) || json_is_null(v)); }
 
-/* Every member issue 5 lists, with its type. */
+/* Every member a bench result object must carry, with its type. */
 static void check_result_schema(json_t *r, int perf_available)
 {
     assert_true(json_is_object(r));
@@ -337,7 +337,7 @@ static void test_table_and_selection(void **state)
         char d[512];
         assert_true(strlen(bench_workload_describe(&t[i], d, sizeof d)) > 10);
     }
-    /* Everything issue 5 names exists. */
+    /* The named workloads (the seed's, scans, YCSB A-F) all exist. */
     static const char *const need[] = {
         "read-random", "read-seq", "read-hotkey", "write-seq", "write-random", "mixed",
         "concurrent-4", "concurrent-8", "concurrent-16", "txn", "error-absent",

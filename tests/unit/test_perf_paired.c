@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_perf_paired.c — issue 17's statistics: the process (or
+ * tests/unit/test_perf_paired.c — the paired statistics: the process (or
  * duet pair, or run) as the unit of replication.
  * - the signed-rank test: exact p against brute-force enumeration and R's
  *   ?wilcox.test depression example; the Hodges-Lehmann interval's coverage;
@@ -7,7 +7,7 @@
  * - the paired verdict through perf_compare on simulated process-level
  *   noise: A/A almost never fails, a 5% slowdown is caught, and the old
  *   unpaired rule on the same data ends INCONCLUSIVE in a large share of
- *   A/A comparisons (the failure issue 17 measured);
+ *   A/A comparisons (the failure measured before pairing);
  * - the between-run test: with between-run variance the within-run verdict
  *   raises false alarms, the between-run test does not;
  * - Holm across paired rows; the freeze injector stops a process group.
@@ -223,7 +223,7 @@ static void test_paired_verdict_rates(void **state)
      * and ab extends the inconclusive ones to size them */
     assert_true(reg >= 150);
     assert_int_equal(reg + inc, 200);
-    /* The same data judged unpaired (the rule before issue 17): the shared
+    /* The same data judged unpaired (the rule before pairing): the shared
      * interference is noise to it, and a point estimate below the limit
      * is INCONCLUSIVE: most A/A comparisons do not pass cleanly. */
     rates(0, 0, 200, &reg, &inc);
@@ -438,7 +438,8 @@ static void test_mde_and_pairs_for(void **state)
 }
 
 /* The simulator with between-process and between-run variance: the
- * numbers docs/statistics.md quotes ("The simulator ... issue 17"). */
+ * numbers docs/statistics.md quotes (its section "The simulator with
+ * between-process and between-run variance"). */
 static void sim_row(const char *what, unsigned procs, size_t reps, double pcv, double bcv,
                     int unit, double slow, perf_sim_counts *c)
 {

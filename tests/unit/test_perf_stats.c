@@ -1314,9 +1314,9 @@ static int reps_tables(void)
     return 0;
 }
 
-/* Extreme inputs (issue 17's audit): b - a overflows for order statistics
- * straddling +-1e308; squares overflow above ~1e154; values near 1e15 lose
- * digits in a plain two-pass sum. */
+/* Extreme inputs (found by an audit of the statistics): b - a overflows
+ * for order statistics straddling +-1e308; squares overflow above
+ * ~1e154; values near 1e15 lose digits in a plain two-pass sum. */
 static void test_extreme_inputs(void **state)
 {
     (void)state;

@@ -227,7 +227,7 @@ static void test_metric_catalog(void **state)
     perf_metric_infer("bytes_per_key", unit, sizeof unit, &dir, &k);
     assert_int_equal(dir, PERF_LOWER_IS_BETTER);
     assert_int_equal(k, PERF_KIND_MEMORY);
-    /* issue 8's counts are first-class: lower is better, kind "count" */
+    /* instruction counts are first-class: lower is better, kind "count" */
     perf_metric_infer("instructions_per_op", unit, sizeof unit, &dir, &k);
     assert_int_equal(dir, PERF_LOWER_IS_BETTER);
     assert_int_equal(k, PERF_KIND_COUNT);
