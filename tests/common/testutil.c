@@ -3,6 +3,12 @@
  */
 #include "testutil.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -325,4 +331,52 @@ void tu_entry_free(struct idx_entry *e, void *arg)
 void tu_key_be(uint8_t out[8], uint64_t i)
 {
     for (int b = 7; b >= 0; b--, i >>= 8) out[b] = (uint8_t)i;
+}
+
+int tu_setup_dir(void **state)
+{
+    char *dir = tu_tmpdir("t");
+    if (!dir) return -1;
+    *state = dir;
+    return 0;
+}
+
+int tu_setup_fast_dir(void **state)
+{
+    char *dir = tu_tmpdir_fast("t");
+    if (!dir) return -1;
+    *state = dir;
+    return 0;
+}
+
+int tu_teardown_dir(void **state)
+{
+    tu_rmdir(*state);
+    free(*state);
+    *state = NULL;
+    return 0;
+}
+
+void tu_fast_options(ldb_options *o)
+{
+    ldb_options_init(o);
+    o->sync_mode = LDB_SYNC_NONE;
+    o->segment_size = 1u << 20;
+}
+
+ldb *tu_open(const char *dir, const ldb_options *o)
+{
+    ldb *db = NULL;
+    int rc = ldb_open(dir, o, &db);
+    if (rc != LDB_OK) fprintf(stderr, "# open %s: %s: %s\n", dir, ldb_strerror(rc), ldb_last_error());
+    assert_int_equal(rc, LDB_OK);
+    assert_non_null(db);
+    return db;
+}
+
+ldb *tu_open_fast(const char *dir)
+{
+    ldb_options o;
+    tu_fast_options(&o);
+    return tu_open(dir, &o);
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lightningdb.h"
+
 /* Creates a fresh empty directory; returns a static-lifetime path copy
  * (caller frees with tu_rmdir + free). */
 char *tu_tmpdir(const char *tag);
@@ -96,5 +98,23 @@ struct idx_entry *tu_entry_new(const void *k, size_t kl, uint64_t seq, uint32_t 
 void tu_entry_free(struct idx_entry *e, void *arg);
 /* The 8-byte big-endian key of i (so byte order is numeric order). */
 void tu_key_be(uint8_t out[8], uint64_t i);
+
+/* ---- the fixture engine tests start from ------------------------------ */
+
+/* Per-test cmocka setup/teardown: *state is a fresh scratch directory
+ * (tu_tmpdir, a char *), removed after the test even when it fails. Use
+ * as cmocka_unit_test_setup_teardown(test, tu_setup_dir, tu_teardown_dir)
+ * and `const char *dir = *state;`. */
+int tu_setup_dir(void **state);
+int tu_teardown_dir(void **state);
+/* The same on a RAM file system (tu_tmpdir_fast); the same teardown. */
+int tu_setup_fast_dir(void **state);
+/* ldb_options_init, then no syncing and 1 MiB segments: fast and small,
+ * for tests that do not measure durability or segment sizes. */
+void tu_fast_options(ldb_options *o);
+/* Opens dir with o, failing the test (printing the engine's message) when
+ * it does not open; tu_open_fast uses tu_fast_options. */
+ldb *tu_open(const char *dir, const ldb_options *o);
+ldb *tu_open_fast(const char *dir);
 
 #endif /* TESTUTIL_H */

@@ -47,9 +47,7 @@ static void sleep_ms(long ms)
 
 static void test_background_threads_survive_clock_step(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir_fast("clockstep");
-    assert_non_null(dir);
+    const char *dir = *state;
     ldb_options o;
     ldb_options_init(&o);
     o.sync_mode = LDB_SYNC_NORMAL;
@@ -82,14 +80,12 @@ static void test_background_threads_survive_clock_step(void **state)
     if (syncs < 10) fail_msg("the NORMAL syncer stopped after a clock step: %llu syncs", (unsigned long long)syncs);
     /* 240 KiB written with a checkpoint every 64 KiB. */
     if (ckpts < 1) fail_msg("the maintenance thread stopped after a clock step: no checkpoint");
-    tu_rmdir(dir);
-    free(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_background_threads_survive_clock_step),
+        cmocka_unit_test_setup_teardown(test_background_threads_survive_clock_step, tu_setup_fast_dir, tu_teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

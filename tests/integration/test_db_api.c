@@ -132,25 +132,13 @@ static void model_check(ldb *db, model *m)
     assert_int_equal(st.keys, m->n);
 }
 
-static ldb *open_db(const char *dir)
-{
-    ldb_options o;
-    ldb_options_init(&o);
-    o.sync_mode = LDB_SYNC_NONE;
-    o.segment_size = 1u << 20;
-    ldb *db = NULL;
-    assert_int_equal(ldb_open(dir, &o, &db), LDB_OK);
-    assert_non_null(db);
-    return db;
-}
-
 /* Closes, reopens and checks the model again: rejected input must not have
  * reached the log either. */
 static ldb *reopen_check(ldb *db, const char *dir, model *m)
 {
     model_check(db, m);
     assert_int_equal(ldb_close(db), LDB_OK);
-    db = open_db(dir);
+    db = tu_open_fast(dir);
     model_check(db, m);
     return db;
 }
@@ -192,9 +180,7 @@ static void test_strerror(void **state)
 
 static void test_open_bad_input(void **state)
 {
-    (void)state;
-    char *root = tu_tmpdir("api-open");
-    assert_non_null(root);
+    const char *root = *state;
     char *dir = subpath(root, "db");
     ldb *db = NULL;
     ldb_options o;
@@ -276,8 +262,6 @@ static void test_open_bad_input(void **state)
     model_free(&m);
     free(file);
     free(dir);
-    tu_rmdir(root);
-    free(root);
 }
 
 /* ---- NULL and foreign handles ------------------------------------------- */
@@ -356,10 +340,8 @@ static void expect_batch_rejected(ldb *db, ldb_batch *bad)
 
 static void test_null_and_foreign_handles(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("api-handles");
-    assert_non_null(dir);
-    ldb *db = open_db(dir);
+    const char *dir = *state;
+    ldb *db = tu_open_fast(dir);
     model m = {0};
     assert_int_equal(ldb_put(db, "base", 4, "0", 1), LDB_OK);
     model_put(&m, "base", 4, "0", 1);
@@ -456,18 +438,14 @@ static void test_null_and_foreign_handles(void **state)
     db = reopen_check(db, dir, &m);
     assert_int_equal(ldb_close(db), LDB_OK);
     model_free(&m);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* ---- keys and values ---------------------------------------------------- */
 
 static void test_keys_and_values(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("api-kv");
-    assert_non_null(dir);
-    ldb *db = open_db(dir);
+    const char *dir = *state;
+    ldb *db = tu_open_fast(dir);
     model m = {0};
     size_t kmax = LDB_MAX_KEY, vmax = LDB_MAX_VALUE;
     uint8_t *bigk = malloc(kmax + 1);
@@ -587,18 +565,14 @@ static void test_keys_and_values(void **state)
     db = reopen_check(db, dir, &m);
     assert_int_equal(ldb_close(db), LDB_OK);
     model_free(&m);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* ---- ldb_get's buffer contract, deleting absent keys -------------------- */
 
 static void test_get_buffer_and_absent_delete(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("api-get");
-    assert_non_null(dir);
-    ldb *db = open_db(dir);
+    const char *dir = *state;
+    ldb *db = tu_open_fast(dir);
     model m = {0};
     const char *val = "0123456789abcdef";
     assert_int_equal(ldb_put(db, "key", 3, val, 16), LDB_OK);
@@ -658,18 +632,14 @@ static void test_get_buffer_and_absent_delete(void **state)
     db = reopen_check(db, dir, &m);
     assert_int_equal(ldb_close(db), LDB_OK);
     model_free(&m);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* ---- the directory lock ---------------------------------------------- */
 
 static void test_second_open_busy(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("api-lock");
-    assert_non_null(dir);
-    ldb *db = open_db(dir);
+    const char *dir = *state;
+    ldb *db = tu_open_fast(dir);
     model m = {0};
     assert_int_equal(ldb_put(db, "held", 4, "1", 1), LDB_OK);
     model_put(&m, "held", 4, "1", 1);
@@ -724,22 +694,18 @@ static void test_second_open_busy(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
 
-    db = open_db(dir);
+    db = tu_open_fast(dir);
     model_check(db, &m);
     assert_int_equal(ldb_close(db), LDB_OK);
     model_free(&m);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* ---- read-only databases and transactions ----------------------------- */
 
 static void test_read_only(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("api-ro");
-    assert_non_null(dir);
-    ldb *db = open_db(dir);
+    const char *dir = *state;
+    ldb *db = tu_open_fast(dir);
     model m = {0};
     assert_int_equal(ldb_put(db, "a", 1, "1", 1), LDB_OK);
     assert_int_equal(ldb_put(db, "b", 1, "2", 1), LDB_OK);
@@ -819,22 +785,18 @@ static void test_read_only(void **state)
     tu_rmdir(empty);
     free(empty);
 
-    db = open_db(dir);
+    db = tu_open_fast(dir);
     model_check(db, &m);
     assert_int_equal(ldb_close(db), LDB_OK);
     model_free(&m);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* ---- closing with open transactions or iterators ------------------------ */
 
 static void test_close_busy(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("api-close");
-    assert_non_null(dir);
-    ldb *db = open_db(dir);
+    const char *dir = *state;
+    ldb *db = tu_open_fast(dir);
     model m = {0};
     assert_int_equal(ldb_put(db, "a", 1, "1", 1), LDB_OK);
     model_put(&m, "a", 1, "1", 1);
@@ -870,22 +832,18 @@ static void test_close_busy(void **state)
 
     model_check(db, &m);
     assert_int_equal(ldb_close(db), LDB_OK);
-    db = open_db(dir);
+    db = tu_open_fast(dir);
     model_check(db, &m);
     assert_int_equal(ldb_close(db), LDB_OK);
     model_free(&m);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* Kept apart (and last) so that, under UBSan with halt_on_error, a fault
  * here does not hide the results of the other tests. */
 static void test_get_null_buffer(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("api-getnull");
-    assert_non_null(dir);
-    ldb *db = open_db(dir);
+    const char *dir = *state;
+    ldb *db = tu_open_fast(dir);
     assert_int_equal(ldb_put(db, "key", 3, "0123456789abcdef", 16), LDB_OK);
     assert_int_equal(ldb_put(db, "empty", 5, NULL, 0), LDB_OK);
     /* cap 0 with a NULL buffer asks only for the length. */
@@ -896,22 +854,20 @@ static void test_get_null_buffer(void **state)
     assert_int_equal(ldb_get(db, "empty", 5, NULL, 0, &vl), LDB_OK);
     assert_int_equal(vl, 0);
     assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror),
-        cmocka_unit_test(test_open_bad_input),
-        cmocka_unit_test(test_null_and_foreign_handles),
-        cmocka_unit_test(test_keys_and_values),
-        cmocka_unit_test(test_get_buffer_and_absent_delete),
-        cmocka_unit_test(test_second_open_busy),
-        cmocka_unit_test(test_read_only),
-        cmocka_unit_test(test_close_busy),
-        cmocka_unit_test(test_get_null_buffer),
+        cmocka_unit_test_setup_teardown(test_open_bad_input, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_null_and_foreign_handles, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_keys_and_values, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_get_buffer_and_absent_delete, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_second_open_busy, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_read_only, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_close_busy, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_get_null_buffer, tu_setup_dir, tu_teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

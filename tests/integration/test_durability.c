@@ -552,9 +552,7 @@ static void test_cleaner_after_failed_sync(void **state)
 
 static void test_checkpoint_after_failed_sync(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir_fast("dur-ckfail");
-    assert_non_null(dir);
+    const char *dir = *state;
     ldb_options o;
     fill_opts(&o, LDB_SYNC_FULL, 128u << 10);
     memset(&fs, 0, sizeof fs);
@@ -584,17 +582,13 @@ static void test_checkpoint_after_failed_sync(void **state)
     free(m0);
     free(m1);
     ldb_close(fs.db);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* ---- 4. ldb_sync in NONE mode ------------------------------------------ */
 
 static void test_none_mode_sync_covers_sealed_segments(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir_fast("dur-none");
-    assert_non_null(dir);
+    const char *dir = *state;
     pc_start(dir, 0); /* before open: the first segment is created unsynced */
     ldb_options o;
     fill_opts(&o, LDB_SYNC_NONE, 64u << 10);
@@ -630,17 +624,13 @@ static void test_none_mode_sync_covers_sealed_segments(void **state)
     assert_int_equal(ldb_close(r), LDB_OK);
     if (lost) fail_msg("ldb_sync in NONE mode: %u of 300 keys lost after a power cut", lost);
     tu_rmdir(img);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* ---- 7. a new database's directory entry ----------------------------- */
 
 static void test_new_directory_entry_synced(void **state)
 {
-    (void)state;
-    char *parent = tu_tmpdir_fast("dur-parent");
-    assert_non_null(parent);
+    const char *parent = *state;
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/newdb", parent);
     pc_start(dir, 0);
@@ -656,8 +646,6 @@ static void test_new_directory_entry_synced(void **state)
     pc_stop();
     assert_int_equal(ldb_close(db), LDB_OK);
     if (!found) fail_msg("%s was created but its parent %s was never fsynced", dir, parent);
-    tu_rmdir(parent);
-    free(parent);
 }
 
 /* ---- 8. ldb_close while reads are in flight ---------------------------- */
@@ -693,9 +681,7 @@ static void *close_reader_main(void *arg)
 
 static void test_close_waits_for_reads(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir_fast("dur-close");
-    assert_non_null(dir);
+    const char *dir = *state;
     ldb_options o;
     fill_opts(&o, LDB_SYNC_NONE, 4u << 20);
     o.compression = LDB_COMPRESSION_LZ4;
@@ -715,8 +701,6 @@ static void test_close_waits_for_reads(void **state)
     assert_int_equal(rc, LDB_OK);
     assert_int_equal(cl.rc, LDB_OK);
     assert_int_equal(cl.vlen, sizeof big);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 int main(void)
@@ -725,10 +709,10 @@ int main(void)
         cmocka_unit_test(test_checkpoint_names_only_durable_copies),
         cmocka_unit_test(test_zero_run_in_newest_segment),
         cmocka_unit_test(test_cleaner_after_failed_sync),
-        cmocka_unit_test(test_checkpoint_after_failed_sync),
-        cmocka_unit_test(test_none_mode_sync_covers_sealed_segments),
-        cmocka_unit_test(test_new_directory_entry_synced),
-        cmocka_unit_test(test_close_waits_for_reads),
+        cmocka_unit_test_setup_teardown(test_checkpoint_after_failed_sync, tu_setup_fast_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_none_mode_sync_covers_sealed_segments, tu_setup_fast_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_new_directory_entry_synced, tu_setup_fast_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_close_waits_for_reads, tu_setup_fast_dir, tu_teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,26 +58,18 @@ static int value_ok(const uint8_t *v, size_t n, uint64_t key, uint64_t ver)
     return 1;
 }
 
-static void open_db(const char *dir, ldb_options *o, ldb **db)
-{
-    int rc = ldb_open(dir, o, db);
-    if (rc) fprintf(stderr, "# open: %s: %s\n", ldb_strerror(rc), ldb_last_error());
-    assert_int_equal(rc, LDB_OK);
-}
-
 /* Overwrites a fixed key set many times; disk use stays within the target
  * space amplification plus one segment while the cleaner runs. */
 static void test_space_bounded(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("space");
+    const char *dir = *state;
     ldb_options o;
     ldb_options_init(&o);
     o.sync_mode = LDB_SYNC_NONE;
     o.segment_size = SEG;
     o.cleaner_cpu = 1.0;
     ldb *db;
-    open_db(dir, &o, &db);
+    db = tu_open(dir, &o);
     enum { KEYS = 20000, VSZ = 100, ROUNDS = 15 };
     uint8_t v[VSZ];
     uint64_t worst = 0;
@@ -128,26 +120,23 @@ static void test_space_bounded(void **state)
             assert_true(value_ok(got, n, k, ROUNDS - 1));
         }
         assert_int_equal(ldb_close(db), LDB_OK);
-        open_db(dir, &o, &db);
+        db = tu_open(dir, &o);
     }
     assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* A snapshot taken before cleaning reads its values while their segments
  * are relocated and deleted underneath it. */
 static void test_snapshot_survives_cleaning(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("snapclean");
+    const char *dir = *state;
     ldb_options o;
     ldb_options_init(&o);
     o.sync_mode = LDB_SYNC_NONE;
     o.segment_size = SEG;
     o.cleaner = 0; /* cleaning only when we say */
     ldb *db;
-    open_db(dir, &o, &db);
+    db = tu_open(dir, &o);
     enum { KEYS = 3000, VSZ = 200 };
     uint8_t v[VSZ];
     for (uint64_t k = 0; k < KEYS; k++) {
@@ -212,14 +201,12 @@ static void test_snapshot_survives_cleaning(void **state)
             }
         }
         assert_int_equal(ldb_close(db), LDB_OK);
-        open_db(dir, &o, &db);
+        db = tu_open(dir, &o);
     }
     ldb_stats st;
     ldb_get_stats(db, &st);
     assert_int_equal(st.keys, KEYS - KEYS / 4);
     assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* Reopen after a checkpoint replays only the tail; a damaged checkpoint is
@@ -227,15 +214,14 @@ static void test_snapshot_survives_cleaning(void **state)
  * every time. */
 static void test_checkpoint_and_fallback(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("ckpt");
+    const char *dir = *state;
     ldb_options o;
     ldb_options_init(&o);
     o.sync_mode = LDB_SYNC_NORMAL;
     o.segment_size = SEG;
     o.checkpoint_on_close = 0;
     ldb *db;
-    open_db(dir, &o, &db);
+    db = tu_open(dir, &o);
     enum { KEYS = 5000 };
     char key[16], val[32];
     for (int k = 0; k < KEYS; k++) {
@@ -260,7 +246,7 @@ static void test_checkpoint_and_fallback(void **state)
     assert_int_equal(ldb_close(db), LDB_OK);
 
     /* The newest checkpoint is loaded; only the 50-record tail replays. */
-    open_db(dir, &o, &db);
+    db = tu_open(dir, &o);
     ldb_get_stats(db, &st);
     assert_int_equal(st.recovery_checkpoint_seq, newest);
     assert_int_equal(st.recovery_records, 50);
@@ -291,7 +277,7 @@ static void test_checkpoint_and_fallback(void **state)
         stat(names[damage - 1], &sb);
         /* A flipped byte in the middle of the entry blocks. */
         assert_int_equal(tu_flip_byte(names[damage - 1], (uint64_t)sb.st_size / 2, 0x10), 0);
-        open_db(dir, &o, &db);
+        db = tu_open(dir, &o);
         ldb_get_stats(db, &st);
         assert_int_equal(st.checkpoint_fallbacks, (uint64_t)damage);
         if (damage == 1) assert_true(st.recovery_checkpoint_seq > 0 && st.recovery_checkpoint_seq < newest);
@@ -317,15 +303,12 @@ static void test_checkpoint_and_fallback(void **state)
     }
     free(names[0]);
     free(names[1]);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* Compressed values: every algorithm, reopened under another option. */
 static void test_compression(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("comp");
+    const char *dir = *state;
     static uint8_t big[64 << 10];
     for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)("lightning"[i % 9] + (i / 4096));
     for (int algo = LDB_COMPRESSION_NONE; algo <= LDB_COMPRESSION_ZSTD; algo++) {
@@ -334,7 +317,7 @@ static void test_compression(void **state)
         o.sync_mode = LDB_SYNC_NONE;
         o.compression = algo;
         ldb *db;
-        open_db(dir, &o, &db);
+        db = tu_open(dir, &o);
         char key[16];
         snprintf(key, sizeof key, "algo%d", algo);
         assert_int_equal(ldb_put(db, key, strlen(key), big, sizeof big), LDB_OK);
@@ -347,7 +330,7 @@ static void test_compression(void **state)
     ldb_options o;
     ldb_options_init(&o); /* compression off now */
     ldb *db;
-    open_db(dir, &o, &db);
+    db = tu_open(dir, &o);
     static uint8_t got[64 << 10];
     for (int algo = LDB_COMPRESSION_NONE; algo <= LDB_COMPRESSION_ZSTD; algo++) {
         char key[16];
@@ -370,13 +353,11 @@ static void test_compression(void **state)
     /* The cleaner moves compressed records verbatim. */
     assert_int_equal(ldb_compact(db), LDB_OK);
     assert_int_equal(ldb_close(db), LDB_OK);
-    open_db(dir, &o, &db);
+    db = tu_open(dir, &o);
     size_t n;
     assert_int_equal(ldb_get(db, "algo2", 5, got, sizeof got, &n), LDB_OK);
     assert_memory_equal(got, big, sizeof big);
     assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* A child writes in FULL mode with checkpoints and cleaning running hot
@@ -410,8 +391,7 @@ static size_t hist_n;
 
 static void test_kill_during_maintenance(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("killmaint");
+    const char *dir = *state;
     tu_rng r = {tu_seed(1234)};
     enum { KEYS = 400, ROUNDS = 12 };
     uint64_t *expect = calloc(KEYS, sizeof *expect); /* op id of the value, 0 = absent */
@@ -471,7 +451,7 @@ static void test_kill_during_maintenance(void **state)
         uint64_t inflight_id = base + acked;
         if (hist_n < HIST_MAX) hist[hist_n++] = (hist_ent){round, inflight_id, inflight.key, inflight.del, 0};
         ldb *db;
-        open_db(dir, &o, &db);
+        db = tu_open(dir, &o);
         for (uint32_t k = 0; k < KEYS; k++) {
             char key[16];
             uint8_t got[300];
@@ -508,18 +488,16 @@ static void test_kill_during_maintenance(void **state)
             ROUNDS, (unsigned long long)ckpts, (unsigned long long)cleaned);
     assert_true(ckpts > 0);
     free(expect);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_space_bounded),
-        cmocka_unit_test(test_snapshot_survives_cleaning),
-        cmocka_unit_test(test_checkpoint_and_fallback),
-        cmocka_unit_test(test_compression),
-        cmocka_unit_test(test_kill_during_maintenance),
+        cmocka_unit_test_setup_teardown(test_space_bounded, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_snapshot_survives_cleaning, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_checkpoint_and_fallback, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_compression, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_kill_during_maintenance, tu_setup_dir, tu_teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,11 +29,10 @@ static size_t key_of(uint64_t i, char *k) { return (size_t)snprintf(k, 32, "mg%0
 static void open_db(const char *dir, int hash, ldb **db)
 {
     ldb_options o;
-    ldb_options_init(&o);
-    o.sync_mode = LDB_SYNC_NONE;
+    tu_fast_options(&o);
     o.segment_size = 256 << 10;
     o.hash_accelerator = hash;
-    assert_int_equal(ldb_open(dir, &o, db), LDB_OK);
+    *db = tu_open(dir, &o);
 }
 
 /* One batch of n random keys (some absent) against single txn gets. */
@@ -63,8 +62,7 @@ static void check_batch(ldb_txn *t, tu_rng *r, size_t n)
 
 static void test_multiget_matches_get(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("mg");
+    const char *dir = *state;
     ldb *db;
     open_db(dir, 1, &db);
     tu_rng r = {tu_seed(5)};
@@ -108,8 +106,6 @@ static void test_multiget_matches_get(void **state)
     assert_int_equal(ldb_multi_get(t, 0, NULL, NULL, NULL, NULL, NULL), LDB_OK);
     ldb_txn_abort(t);
     assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 typedef struct conc {
@@ -174,8 +170,7 @@ static void *batcher(void *arg)
 
 static void test_multiget_under_commits(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("mgc");
+    const char *dir = *state;
     conc c;
     memset(&c, 0, sizeof c);
     open_db(dir, 1, &c.db);
@@ -192,16 +187,13 @@ static void test_multiget_under_commits(void **state)
     assert_true(atomic_load(&c.batches) > 10);
     assert_int_equal(commit_check_indexes(c.db), LDB_OK);
     assert_int_equal(ldb_close(c.db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* Random puts/deletes/txns with and without the accelerator give the same
  * answers; the two indexes agree after operations, reopen and cleaning. */
 static void test_indexes_agree(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir("agree");
+    const char *dir = *state;
     tu_rng r = {tu_seed(9)};
     ldb *db;
     for (int phase = 0; phase < 4; phase++) {
@@ -249,16 +241,14 @@ static void test_indexes_agree(void **state)
         else assert_int_equal(st.hash_bytes, 0);
         assert_int_equal(ldb_close(db), LDB_OK);
     }
-    tu_rmdir(dir);
-    free(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_multiget_matches_get),
-        cmocka_unit_test(test_multiget_under_commits),
-        cmocka_unit_test(test_indexes_agree),
+        cmocka_unit_test_setup_teardown(test_multiget_matches_get, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_multiget_under_commits, tu_setup_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_indexes_agree, tu_setup_dir, tu_teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

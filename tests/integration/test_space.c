@@ -82,9 +82,7 @@ static int slow_cleaner_hook(io_op op, const char *path, void *arg)
 
 static void test_overwrites_stay_within_limit(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir_fast("space-ow");
-    assert_non_null(dir);
+    const char *dir = *state;
     ldb_options o;
     ldb_options_init(&o);
     o.sync_mode = LDB_SYNC_NONE;
@@ -142,8 +140,6 @@ static void test_overwrites_stay_within_limit(void **state)
         assert_int_equal(vl, OW_VLEN);
     }
     assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 /* ---- a full disk ------------------------------------------------------- */
@@ -183,9 +179,7 @@ static int deleted_mappings(const char *dir)
 
 static void test_full_disk_cleaner_still_runs(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir_fast("space-full");
-    assert_non_null(dir);
+    const char *dir = *state;
     ldb_options o;
     ldb_options_init(&o);
     o.sync_mode = LDB_SYNC_NORMAL;
@@ -250,15 +244,13 @@ static void test_full_disk_cleaner_still_runs(void **state)
         assert_int_equal(ldb_get(db, xk, (size_t)n, got, sizeof got, &vl), LDB_OK);
     }
     assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_overwrites_stay_within_limit),
-        cmocka_unit_test(test_full_disk_cleaner_still_runs),
+        cmocka_unit_test_setup_teardown(test_overwrites_stay_within_limit, tu_setup_fast_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_full_disk_cleaner_still_runs, tu_setup_fast_dir, tu_teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
