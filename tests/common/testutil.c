@@ -36,6 +36,17 @@ char *tu_tmpdir(const char *tag)
     return p;
 }
 
+int tu_mkdtemp(char *out, size_t cap, const char *tag)
+{
+    char *p = tu_tmpdir(tag);
+    if (!p) return -1;
+    int fits = strlen(p) < cap;
+    if (fits) memcpy(out, p, strlen(p) + 1);
+    else tu_rmdir(p);
+    free(p);
+    return fits ? 0 : -1;
+}
+
 void tu_rmdir(const char *path)
 {
     sys_rmtree(path);

@@ -17,8 +17,11 @@
 /* Creates a fresh empty directory; returns a static-lifetime path copy
  * (caller frees with tu_rmdir + free). */
 char *tu_tmpdir(const char *tag);
-/* Removes a directory tree (best effort). */
+/* Removes a directory tree (best effort; never follows a link). */
 void tu_rmdir(const char *path);
+/* tu_tmpdir into a caller's buffer (for fixtures that keep the path in a
+ * static array): 0, or -1 when it does not fit or cannot be made. */
+int tu_mkdtemp(char *out, size_t cap, const char *tag);
 
 typedef struct tu_rng {
     uint64_t s;

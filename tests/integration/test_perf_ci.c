@@ -320,16 +320,14 @@ static void test_gitlab_ci(void **state_)
 static int setup(void **s)
 {
     (void)s;
-    snprintf(state, sizeof state, "/tmp/test_perf_ci_XXXXXX");
-    return mkdtemp(state) ? 0 : -1;
+    return tu_mkdtemp(state, sizeof state, "test_perf_ci");
 }
 
 static int teardown(void **s)
 {
     (void)s;
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", state);
-    return sh(cmd) == 0 ? 0 : -1;
+    tu_rmdir(state);
+    return 0;
 }
 
 int main(void)

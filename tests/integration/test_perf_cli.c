@@ -182,8 +182,7 @@ static int setup(void **state)
     snprintf(repo, sizeof repo, "%s", bin);
     for (int up = 0; up < 2; up++)
         *strrchr(repo, '/') = '\0';
-    snprintf(dir, sizeof dir, "/tmp/test_perf_cli_XXXXXX");
-    if (!mkdtemp(dir))
+    if (tu_mkdtemp(dir, sizeof dir, "test_perf_cli"))
         return -1;
     snprintf(out_path, sizeof out_path, "%s/out", dir);
     snprintf(err_path, sizeof err_path, "%s/err", dir);
@@ -216,11 +215,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    /* the test's own directory only */
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        return -1;
+    tu_rmdir(dir);
     free(out_buf);
     free(err_buf);
     return 0;

@@ -320,8 +320,7 @@ static int setup(void **s)
         fprintf(stderr, "LIGHTNING_BIN is not set (run through make test)\n");
         return -1;
     }
-    snprintf(dir, sizeof dir, "/tmp/test_perf_hpg_XXXXXX");
-    if (!mkdtemp(dir))
+    if (tu_mkdtemp(dir, sizeof dir, "test_perf_hpg"))
         return -1;
     return pgtest_start(&pg);
 }
@@ -330,9 +329,8 @@ static int teardown(void **s)
 {
     (void)s;
     pgtest_stop(&pg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return sh(cmd);
+    tu_rmdir(dir);
+    return 0;
 }
 
 int main(void)

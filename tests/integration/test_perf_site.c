@@ -348,16 +348,14 @@ static int setup(void **s)
         fprintf(stderr, "LIGHTNING_BIN is not set (run through make test)\n");
         return -1;
     }
-    snprintf(dir, sizeof dir, "/tmp/test_perf_site_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_mkdtemp(dir, sizeof dir, "test_perf_site");
 }
 
 static int teardown(void **s)
 {
     (void)s;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return sh(cmd);
+    tu_rmdir(dir);
+    return 0;
 }
 
 int main(void)

@@ -124,8 +124,7 @@ static int setup(void **s)
         fprintf(stderr, "LIGHTNING_BIN is not set (run through make test)\n");
         return -1;
     }
-    snprintf(dir, sizeof dir, "/tmp/test_perf_tb_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_mkdtemp(dir, sizeof dir, "test_perf_tb");
 }
 
 static int teardown(void **s)
@@ -133,9 +132,8 @@ static int teardown(void **s)
     (void)s;
     free(out);
     free(err);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return sh(cmd);
+    tu_rmdir(dir);
+    return 0;
 }
 
 int main(void)

@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 #ifndef PERF_SOURCE_DIR
 #error "PERF_SOURCE_DIR must name the source tree (the Makefile sets it)"
 #endif
@@ -135,16 +137,14 @@ static int setup(void **s)
         fprintf(stderr, "LIGHTNING_BIN is not set (run through make test)\n");
         return -1;
     }
-    snprintf(dir, sizeof dir, "/tmp/test_perf_vcli_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_mkdtemp(dir, sizeof dir, "test_perf_vcli");
 }
 
 static int teardown(void **s)
 {
     (void)s;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return sh(cmd);
+    tu_rmdir(dir);
+    return 0;
 }
 
 int main(void)

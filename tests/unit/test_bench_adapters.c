@@ -35,8 +35,7 @@
 
 static void make_tmp(char *buf, size_t cap)
 {
-    snprintf(buf, cap, "/tmp/bench_adapters_XXXXXX");
-    assert_non_null(mkdtemp(buf));
+    assert_int_equal(tu_mkdtemp(buf, cap, "bench_adapters"), 0);
 }
 
 static uint64_t rng_next(uint64_t *s)

@@ -26,6 +26,7 @@
 
 #include "bench/counters.h"
 #include "bench/machine.h"
+#include "testutil.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -266,8 +267,8 @@ static void test_build_info(void **state)
     assert_true(strlen(b.cflags) > 0);
 
     /* Not a git tree: unknown, and null in JSON. */
-    char tmpl[] = "/tmp/ldb-build-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
+    char tmpl[256];
+    assert_int_equal(tu_mkdtemp(tmpl, sizeof tmpl, "build"), 0);
     assert_int_equal(bench_build_probe(&b, tmpl), 0);
     assert_string_equal(b.commit, "");
     assert_int_equal(b.dirty, -1);

@@ -41,6 +41,7 @@
 #include "bench/workloads.h"
 #include "cli/cli.h"
 #include "util/sys.h"
+#include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -835,8 +836,8 @@ static void test_slowdown_calibration(void **state)
         ok = near(t10, 10 * t1, 0.2, 0);
     }
     assert_true(ok);
-    char dir[] = "/tmp/bench_runner_slow_XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[256];
+    assert_int_equal(tu_mkdtemp(dir, sizeof dir, "bench_runner_slow"), 0);
     bench_engine_config ec = {.dir = dir, .sync_mode = BENCH_SYNC_NONE, .key_count = 10,
                               .key_size = 16, .value_size = 16, .threads = 1,
                               .inject_slowdown_pct = 5};
@@ -876,9 +877,8 @@ static void test_slowdown_calibration(void **state)
     bench_lightning_slowdown_set_iters(h, 123);
     assert_int_equal(bench_lightning_slowdown_iters(h), 123);
     assert_int_equal(lt->close(h), BENCH_OK);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_rmdir(dir);
+    assert_false(tu_exists(dir));
 }
 
 /* A 30% injection makes lightning's read-random ~23% slower (1/1.3). The

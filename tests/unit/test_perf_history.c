@@ -29,6 +29,7 @@
 
 #include "perf/history.h"
 #include "pgtest.h"
+#include "testutil.h"
 
 /* A history call that must succeed (0) or find (1); says why when not. */
 #define OK(call)                                                                 \
@@ -50,8 +51,7 @@ static int pg_n;
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/test_perf_history_XXXXXX");
-    if (!mkdtemp(dir))
+    if (tu_mkdtemp(dir, sizeof dir, "test_perf_history"))
         return -1;
     snprintf(db, sizeof db, "%s/h.db", dir);
     return 0;
@@ -60,11 +60,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char p[400];
-    snprintf(p, sizeof p, "%s-journal", db);
-    unlink(p);
-    unlink(db);
-    rmdir(dir);
+    tu_rmdir(dir);
     return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "perf/report.h"
 #include "perf/rng.h"
 #include "perf/trend.h"
+#include "testutil.h"
 
 static char dir[256], db[300];
 static perf_history *h;
@@ -39,8 +40,7 @@ static int setup(void **state)
 {
     (void)state;
     perf_error e;
-    snprintf(dir, sizeof dir, "/tmp/test_perf_report_XXXXXX");
-    if (!mkdtemp(dir))
+    if (tu_mkdtemp(dir, sizeof dir, "test_perf_report"))
         return -1;
     snprintf(db, sizeof db, "%s/h.db", dir);
     if (perf_history_open(db, 1, &h, &e))
@@ -98,8 +98,7 @@ static int teardown(void **state)
 {
     (void)state;
     perf_history_close(h);
-    unlink(db);
-    rmdir(dir);
+    tu_rmdir(dir);
     return 0;
 }
 
