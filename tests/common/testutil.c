@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/epoch.h"
 #include "engine/index.h"
 #include "engine/record.h"
 #include "engine/util.h"
@@ -390,4 +391,48 @@ ldb *tu_open_fast(const char *dir)
     ldb_options o;
     tu_fast_options(&o);
     return tu_open(dir, &o);
+}
+
+static void *reader_main(void *arg)
+{
+    tu_readers *rd = arg;
+    epoch_slot *s;
+    if (epoch_slot_claim(rd->ep, EPOCH_SHORT, &s) != LDB_OK) return NULL;
+    tu_rng r = {(uint64_t)(uintptr_t)&s};
+    uint64_t n = 0;
+    while (!atomic_load(&rd->stop) || n < 1000) {
+        uint64_t i = tu_rand_below(&r, rd->n_stable);
+        uint8_t k[8];
+        tu_key_be(k, rd->stable_key(i));
+        epoch_enter(rd->ep, s, &rd->committed);
+        idx_entry *e = rd->find(rd->ctx, k, 8);
+        if (!e) atomic_fetch_add(&rd->misses, 1);
+        else if (e != rd->stable[i] || e->klen != 8 || memcmp(e->key, k, 8)) atomic_fetch_add(&rd->wrong, 1);
+        if (rd->probe_below) {
+            tu_key_be(k, tu_rand_below(&r, rd->probe_below));
+            e = rd->find(rd->ctx, k, 8);
+            if (e && (e->klen != 8 || memcmp(e->key, k, 8))) atomic_fetch_add(&rd->wrong, 1);
+        }
+        epoch_exit(s);
+        n++;
+    }
+    atomic_fetch_add(&rd->lookups, n);
+    epoch_slot_release(s);
+    return NULL;
+}
+
+void tu_readers_start(tu_readers *r, int threads)
+{
+    assert_true(threads >= 1 && threads <= (int)(sizeof r->th / sizeof r->th[0]));
+    atomic_store(&r->stop, 0);
+    if (!atomic_load(&r->committed)) atomic_store(&r->committed, 1);
+    r->n_threads = threads;
+    for (int i = 0; i < threads; i++) assert_int_equal(pthread_create(&r->th[i], NULL, reader_main, r), 0);
+}
+
+void tu_readers_stop(tu_readers *r)
+{
+    atomic_store(&r->stop, 1);
+    for (int i = 0; i < r->n_threads; i++) pthread_join(r->th[i], NULL);
+    r->n_threads = 0;
 }

@@ -10,6 +10,7 @@
 #define TESTUTIL_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "lightningdb.h"
@@ -101,6 +102,33 @@ struct idx_entry *tu_entry_new(const void *k, size_t kl, uint64_t seq, uint32_t 
 void tu_entry_free(struct idx_entry *e, void *arg);
 /* The 8-byte big-endian key of i (so byte order is numeric order). */
 void tu_key_be(uint8_t out[8], uint64_t i);
+
+/* Reader threads for the lock-free structures' tests: each claims an
+ * epoch slot and, until tu_readers_stop (and at least 1000 times), looks
+ * up a random one of n_stable keys tu_key_be(stable_key(i)) inside a read
+ * section through find(), counting a miss when nothing comes back and a
+ * wrong answer when anything but stable[i] does. Probes (optional) are
+ * random keys below probe_below that may or may not be linked: whatever
+ * comes back must carry the key asked for. The caller's writer changes
+ * the structure meanwhile. */
+struct epoch_mgr;
+typedef struct tu_readers {
+    struct epoch_mgr *ep;
+    struct idx_entry *(*find)(void *ctx, const void *k, size_t kl);
+    void *ctx;
+    struct idx_entry **stable;
+    size_t n_stable;
+    uint64_t (*stable_key)(uint64_t i);
+    uint64_t probe_below;                 /* 0: no probes */
+    _Atomic uint64_t committed;
+    _Atomic int stop;
+    _Atomic uint64_t lookups, misses, wrong;
+    int n_threads;
+    pthread_t th[8];
+} tu_readers;
+void tu_readers_start(tu_readers *r, int threads);
+/* Stops and joins them; the counts are final after it returns. */
+void tu_readers_stop(tu_readers *r);
 
 /* ---- the fixture engine tests start from ------------------------------ */
 

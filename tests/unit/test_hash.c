@@ -337,46 +337,22 @@ static void test_old_table_outlives_readers(void **state)
 
 #define STABLE 256u
 
-typedef struct shared {
-    fixture *f;
-    idx_entry *stable[STABLE];
-    _Atomic uint64_t committed;
-    atomic_int stop;
-    _Atomic uint64_t misses, wrong, lookups;
-} shared;
-
-static void *reader(void *arg)
+static idx_entry *table_find(void *ctx, const void *k, size_t kl)
 {
-    shared *sh = arg;
-    epoch_slot *s;
-    if (epoch_slot_claim(&sh->f->ep, EPOCH_SHORT, &s) != LDB_OK) return NULL;
-    tu_rng r = {(uint64_t)(uintptr_t)&s};
-    uint64_t n = 0;
-    while (!atomic_load(&sh->stop) || n < 1000) {
-        uint64_t i = tu_rand_below(&r, STABLE);
-        uint8_t k[8];
-        tu_key_be(k, i << 40);
-        epoch_enter(&sh->f->ep, s, &sh->committed);
-        idx_entry *e = hash_find(&sh->f->h, k, 8, hash_key(&sh->f->h, k, 8));
-        if (!e) atomic_fetch_add(&sh->misses, 1);
-        else if (e != sh->stable[i]) atomic_fetch_add(&sh->wrong, 1);
-        epoch_exit(s);
-        n++;
-    }
-    atomic_fetch_add(&sh->lookups, n);
-    epoch_slot_release(s);
-    return NULL;
+    hash_index *h = ctx;
+    return hash_find(h, k, kl, hash_key(h, k, kl));
 }
+static uint64_t spread(uint64_t i) { return i << 40; }
 
 static void test_concurrent_readers_during_growth(void **state)
 {
     fixture *f = *state;
-    static shared sh;
-    memset(&sh, 0, sizeof sh);
-    sh.f = f;
-    for (uint64_t i = 0; i < STABLE; i++) sh.stable[i] = link_u64(f, i << 40);
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&th[i], NULL, reader, &sh), 0);
+    static idx_entry *stable[STABLE];
+    static tu_readers rd;
+    for (uint64_t i = 0; i < STABLE; i++) stable[i] = link_u64(f, i << 40);
+    rd = (tu_readers){.ep = &f->ep, .find = table_find, .ctx = &f->h, .stable = stable,
+                      .n_stable = STABLE, .stable_key = spread};
+    tu_readers_start(&rd, 2);
     enum { N = 20000 }; /* several growths: 1024 -> 64Ki slots */
     idx_entry **churn = calloc(N, sizeof *churn);
     assert_non_null(churn);
@@ -385,11 +361,10 @@ static void test_concurrent_readers_during_growth(void **state)
         if (i % 3 == 2) unlink_entry(f, churn[i - 1]);
         if (i % 128 == 0) epoch_reclaim(&f->ep);
     }
-    atomic_store(&sh.stop, 1);
-    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
-    assert_int_equal(atomic_load(&sh.misses), 0);
-    assert_int_equal(atomic_load(&sh.wrong), 0);
-    assert_true(atomic_load(&sh.lookups) >= 2000);
+    tu_readers_stop(&rd);
+    assert_int_equal(atomic_load(&rd.misses), 0);
+    assert_int_equal(atomic_load(&rd.wrong), 0);
+    assert_true(atomic_load(&rd.lookups) >= 2000);
     free(churn); /* the entries themselves are in f->made */
 }
 

@@ -492,40 +492,8 @@ static void test_walk_from_and_stop(void **state)
 #define STABLE 512u  /* keys 0, 8, 16, ... that stay */
 #define CHURN 40000u /* keys inserted and removed around them */
 
-typedef struct shared {
-    fixture *f;
-    idx_entry *stable[STABLE];
-    _Atomic uint64_t committed;
-    atomic_int stop;
-    _Atomic uint64_t lookups, misses, wrong;
-} shared;
-
-static void *reader(void *arg)
-{
-    shared *sh = arg;
-    epoch_slot *s;
-    if (epoch_slot_claim(&sh->f->ep, EPOCH_SHORT, &s) != LDB_OK) return NULL;
-    tu_rng r = {(uint64_t)(uintptr_t)&s};
-    uint64_t n = 0;
-    while (!atomic_load(&sh->stop) || n < 1000) {
-        uint64_t i = tu_rand_below(&r, STABLE);
-        uint8_t k[8];
-        tu_key_be(k, i * 8);
-        epoch_enter(&sh->f->ep, s, &sh->committed);
-        idx_entry *e = idx_find(&sh->f->t, k, 8);
-        if (!e) atomic_fetch_add(&sh->misses, 1);
-        else if (e != sh->stable[i] || e->klen != 8 || memcmp(e->key, k, 8)) atomic_fetch_add(&sh->wrong, 1);
-        /* A churn key, present or not: whatever comes back must be it. */
-        tu_key_be(k, tu_rand_below(&r, STABLE * 8));
-        e = idx_find(&sh->f->t, k, 8);
-        if (e && (e->klen != 8 || memcmp(e->key, k, 8))) atomic_fetch_add(&sh->wrong, 1);
-        epoch_exit(s);
-        n++;
-    }
-    atomic_fetch_add(&sh->lookups, n);
-    epoch_slot_release(s);
-    return NULL;
-}
+static idx_entry *tree_find(void *ctx, const void *k, size_t kl) { return idx_find(ctx, k, kl); }
+static uint64_t every_8th(uint64_t i) { return i * 8; }
 
 static void entry_free_cb(void *ctx, void *obj)
 {
@@ -536,13 +504,12 @@ static void entry_free_cb(void *ctx, void *obj)
 static void test_concurrent_readers(void **state)
 {
     fixture *f = *state;
-    static shared sh;
-    memset(&sh, 0, sizeof sh);
-    sh.f = f;
-    atomic_store(&sh.committed, 1);
-    for (uint64_t i = 0; i < STABLE; i++) sh.stable[i] = put_u64(f, i * 8);
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&th[i], NULL, reader, &sh), 0);
+    static idx_entry *stable[STABLE];
+    static tu_readers rd;
+    for (uint64_t i = 0; i < STABLE; i++) stable[i] = put_u64(f, i * 8);
+    rd = (tu_readers){.ep = &f->ep, .find = tree_find, .ctx = &f->t, .stable = stable,
+                      .n_stable = STABLE, .stable_key = every_8th, .probe_below = STABLE * 8};
+    tu_readers_start(&rd, 2);
     /* The writer: churn keys between the stable ones, inserted in bursts
      * (splits) and removed again (merges, root changes), entries retired
      * through the epoch as the engine does. */
@@ -560,11 +527,10 @@ static void test_concurrent_readers(void **state)
         }
         if (op % 64 == 0) epoch_reclaim(&f->ep);
     }
-    atomic_store(&sh.stop, 1);
-    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
-    assert_int_equal(atomic_load(&sh.misses), 0);
-    assert_int_equal(atomic_load(&sh.wrong), 0);
-    assert_true(atomic_load(&sh.lookups) >= 2000);
+    tu_readers_stop(&rd);
+    assert_int_equal(atomic_load(&rd.misses), 0);
+    assert_int_equal(atomic_load(&rd.wrong), 0);
+    assert_true(atomic_load(&rd.lookups) >= 2000);
     uint64_t live_n = 0;
     for (size_t i = 0; i < STABLE * 8; i++) live_n += live[i] != NULL;
     check(f, STABLE + live_n);
