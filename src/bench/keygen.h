@@ -103,6 +103,15 @@ static inline uint64_t bench_hash64(uint64_t x)
 /* The inverse of bench_hash64 (to recover an index from a scrambled key). */
 uint64_t bench_hash64_inverse(uint64_t h);
 
+/* FNV-1a (64-bit) of a NUL-terminated string: names to seeds and ids. */
+static inline uint64_t bench_fnv1a64(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
 /* A pseudo-random permutation of [0, n): a keyed bijective mixer on the
  * smallest power-of-two domain >= n, cycle-walked until the result is < n
  * (under 2 rounds on average, always terminating). */

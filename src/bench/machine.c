@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/keygen.h"
+
 extern char **environ;
 
 /* Copies src into dst[cap] with truncation, always terminated. */
@@ -195,16 +197,6 @@ int bench_fs_type(const char *dir, char *out, size_t cap)
 
 /* ---- machine ------------------------------------------------------------- */
 
-static uint64_t fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 void bench_machine_compute_id(bench_machine *m)
 {
     unsigned major = 0, minor = 0;
@@ -216,7 +208,7 @@ void bench_machine_compute_id(bench_machine *m)
              "cpu=%s;cores=%d;mem_gib=%llu;kernel=%u.%u", m->cpu_model,
              m->logical_cores, (unsigned long long)gib, major, minor);
     snprintf(m->machine_id, sizeof m->machine_id, "%016llx",
-             (unsigned long long)fnv1a64(m->machine_id_basis));
+             (unsigned long long)bench_fnv1a64(m->machine_id_basis));
 }
 
 int bench_machine_probe(bench_machine *m, const char *data_dir)

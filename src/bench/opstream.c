@@ -4,21 +4,13 @@
  */
 #include "bench/opstream.h"
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
-
 /* The seed of one worker stream: a function of the things that must give
  * the same sequence (seed, workload, repetition, phase kind) and nothing
  * else; the thread picks the stream. */
 static uint64_t stream_seed(uint64_t seed, const bench_workload *w, int rep,
                             int measure)
 {
-    uint64_t s = seed ^ fnv1a(w->name);
+    uint64_t s = seed ^ bench_fnv1a64(w->name);
     s ^= (uint64_t)(unsigned)rep * 0x9e3779b97f4a7c15ull;
     s ^= measure ? 0xa0761d6478bd642full : 0xe7037ed1a0b428dbull;
     return bench_splitmix64(&s);
