@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "bench/output.h"
 #include "bench/runner.h"
 #include "bench/workloads.h"
+#include "cli/args.h"
 #include "cli/cli.h"
 
 #define MAX_ENGINES 16
@@ -82,40 +84,16 @@ static void usage(FILE *f)
 "Exit: 0 ok, 1 some engine failed, 2 usage or run error.\n");
 }
 
-/* Unsigned integer with an optional k/m/g (x1000) suffix. */
+/* Unsigned integer with an optional k/m/g (x1000) suffix; the range checks
+ * stay with each option. */
 static int parse_u64(const char *s, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return -1;
-    uint64_t mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1000, end++;
-    else if (*end == 'm' || *end == 'M')
-        mul = 1000000, end++;
-    else if (*end == 'g' || *end == 'G')
-        mul = 1000000000, end++;
-    if (*end || (mul > 1 && v > UINT64_MAX / mul))
-        return -1;
-    *out = (uint64_t)v * mul;
-    return 0;
+    return cli_parse_uint(s, 0, UINT64_MAX, 1, out);
 }
 
 static int parse_double(const char *s, double *out)
 {
-    char *end;
-    errno = 0;
-    if (!s || !*s)
-        return -1;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v == v))
-        return -1;
-    *out = v;
-    return 0;
+    return cli_parse_double(s, -HUGE_VAL, HUGE_VAL, out);
 }
 
 static int parse_engines(const char *spec, const bench_engine **out, size_t *n)

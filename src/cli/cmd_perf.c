@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bench/machine.h"
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "perf/ab.h"
 #include "perf/bisect.h"
@@ -382,7 +383,6 @@ static int parse_opts(int argc, char **argv, opts *o)
             cli_error("perf %s: --%s needs a value", o->cmd, name);
             return -1;
         }
-        char *end;
         switch (d->type) {
         case T_STR: *(const char **)field = val; break;
         case T_MULTI:
@@ -392,20 +392,21 @@ static int parse_opts(int argc, char **argv, opts *o)
             }
             o->from_json[o->n_from_json++] = val;
             break;
-        case T_LONG:
-            errno = 0;
-            *(long *)field = strtol(val, &end, 10);
-            if (errno || end == val || *end || *(long *)field < 0) {
-                cli_error("perf %s: --%s needs a non-negative integer, not '%s'", o->cmd, name,
-                          val);
+        case T_LONG: {
+            /* Every counted option (reps, rounds, runs, limits, ids) leaves 0
+             * for "not given, use the suite's value": an explicit 0 would
+             * silently mean the default, so it is refused with the rest. */
+            uint64_t v;
+            if (cli_parse_uint(val, 1, 1000000000, 0, &v)) {
+                cli_error("perf %s: --%s needs a whole number from 1 to 1000000000, not '%s'",
+                          o->cmd, name, val);
                 return -1;
             }
+            *(long *)field = (long)v;
             break;
+        }
         case T_DOUBLE:
-            errno = 0;
-            *(double *)field = strtod(val, &end);
-            if (errno || end == val || *end || !isfinite(*(double *)field) ||
-                *(double *)field < 0 || *(double *)field > 1000) {
+            if (cli_parse_double(val, 0, 1000, (double *)field)) {
                 cli_error("perf %s: --%s needs a number in [0, 1000], not '%s'", o->cmd, name,
                           val);
                 return -1;
@@ -622,16 +623,14 @@ static void run_label(const perf_run_info *r, const char *role, char *out, size_
 /* RUN argument: a positive id, or "latest". */
 static int parse_run_ref(const char *s, int64_t *id)
 {
-    char *end;
     if (!strcmp(s, "latest")) {
         *id = 0;
         return 0;
     }
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v <= 0)
+    uint64_t v;
+    if (cli_parse_uint(s, 1, INT64_MAX, 0, &v))
         return -1;
-    *id = v;
+    *id = (int64_t)v;
     return 0;
 }
 

@@ -247,7 +247,7 @@ static void test_usage(void **state)
     HAS(err_buf, "unknown option --frob");
     EXPECT(perf("check", "--inject-slowdown", "5", NULL), 2); /* not a check option */
     EXPECT(perf("run", "--reps", "many", NULL), 2);
-    HAS(err_buf, "non-negative integer");
+    HAS(err_buf, "needs a whole number");
     EXPECT(perf("baseline", NULL), 2);
 }
 
