@@ -20,4 +20,11 @@ int cli_parse_uint(const char *s, uint64_t min, uint64_t max, int suffixes, uint
 /* A finite decimal number in [min, max], nothing after it. 0 or -1. */
 int cli_parse_double(const char *s, double min, double max, double *out);
 
+/* Whether a file can be written at `path` without writing it: an existing
+ * file must be writable and not a directory, a new one needs a writable
+ * directory to live in. 0, or -1 after cli_error naming `flag`. Commands
+ * ask this for every output flag before they start, so a typo in an output
+ * path does not cost the whole run. */
+int cli_output_ok(const char *flag, const char *path);
+
 #endif

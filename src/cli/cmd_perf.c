@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "perf/ab.h"
 #include "perf/bisect.h"
+#include "perf/cleanup.h"
 #include "perf/compare.h"
 #include "perf/export.h"
 #include "perf/gitbuild.h"
@@ -547,6 +548,7 @@ static int make_scratch(ctx *c)
         c->scratch[0] = '\0';
         return -1;
     }
+    perf_cleanup_add_dir(c->scratch); /* removed on Ctrl-C too */
     return 0;
 }
 
@@ -559,6 +561,7 @@ static void drop_scratch(ctx *c)
         fprintf(stderr, "lightning perf: kept scratch directory %s\n", c->scratch);
     else
         perf_rmtree(c->scratch);
+    perf_cleanup_forget(c->scratch);
     c->scratch[0] = '\0';
 }
 
