@@ -7,7 +7,10 @@
  *   database only in a missing or empty directory, or with --create;
  * - argument parsing: one strict number parser (scan --limit abc|-5|0|1x
  *   are refused), key and value limits named in the messages, --salvage
- *   in the help, stats on a tiny database prints no meaningless figures.
+ *   in the help, stats on a tiny database prints no meaningless figures;
+ * - interrupt cleanup: bench and perf run stopped by SIGINT or SIGTERM
+ *   leave no temporary directory, remove a --dir only when they made it,
+ *   stop their children and die of the signal (130 / 143 in a shell).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -239,11 +242,144 @@ static void test_argument_parsing(void **state)
     HAS(out_buf, "\"checkpoint_age_s\":null");
 }
 
+/* ---- interrupt cleanup -------------------------------------------------- */
+
+/* Starts `lightning ARGS...` with TMPDIR set; output to out/err files. */
+static pid_t start(const char *tmpdir, const char *const *args)
+{
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = bin;
+    for (; *args && n < 30; args++) argv[n++] = *args;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(e, 2);
+        setenv("TMPDIR", tmpdir, 1);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits (up to 60 s) until `d` holds an entry whose name starts with
+ * `prefix`, and returns 1; 0 on timeout. */
+static int appears(const char *d, const char *prefix)
+{
+    for (int i = 0; i < 600; i++) {
+        DIR *dd = opendir(d);
+        if (dd) {
+            struct dirent *e;
+            int found = 0;
+            while ((e = readdir(dd)))
+                if (!strncmp(e->d_name, prefix, strlen(prefix))) found = 1;
+            closedir(dd);
+            if (found) return 1;
+        }
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* Signals pid, waits for it; the signal that ended it, or -exit code. */
+static int stop(pid_t pid, int sig)
+{
+    kill(pid, sig);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    free(err_buf);
+    err_buf = tu_read_text_or_empty(err_path);
+    return WIFSIGNALED(st) ? WTERMSIG(st) : -WEXITSTATUS(st);
+}
+
+static void test_interrupt_cleanup(void **state)
+{
+    (void)state;
+    char *tmp = path("tmp");
+    assert_int_equal(mkdir(tmp, 0755), 0);
+    char ls[1024];
+
+    /* bench --dir NEW: the run's data and NEW itself go (bench made it) */
+    char *made = path("made");
+    char sub[800];
+    snprintf(sub, sizeof sub, "%s/sub", made);
+    const char *b1[] = {"bench", "--dir", sub, "--engines", "lightning", "--workloads", "read",
+                        "--keys", "3000000", "--reps", "3", NULL};
+    pid_t p = start(tmp, b1);
+    assert_true(appears(sub, "lightning-bench-"));
+    int r = stop(p, SIGINT);
+    if (r != SIGINT) fail_msg("bench ended with %d, want signal %d\n%s", r, SIGINT, err_buf);
+    assert_false(tu_exists(made));
+
+    /* bench --dir EXISTING: only what bench made goes */
+    char *keep = path("keep");
+    assert_int_equal(mkdir(keep, 0755), 0);
+    char mine[800];
+    snprintf(mine, sizeof mine, "%s/mine.txt", keep);
+    write_file(mine, "user data\n");
+    const char *b2[] = {"bench", "--dir", keep, "--engines", "lightning", "--workloads", "read",
+                        "--keys", "3000000", "--reps", "3", NULL};
+    p = start(tmp, b2);
+    assert_true(appears(keep, "lightning-bench-"));
+    r = stop(p, SIGTERM);
+    if (r != SIGTERM) fail_msg("bench ended with %d, want signal %d\n%s", r, SIGTERM, err_buf);
+    listing(keep, ls, sizeof ls);
+    assert_string_equal(ls, "mine.txt");
+
+    /* perf run: its scratch directory under $TMPDIR goes, and the bench it
+     * started (a fake that would sleep for a minute) is stopped */
+    char fakeb[800], suite[800], hist[800], pidf[800];
+    snprintf(fakeb, sizeof fakeb, "%s/fake-bench", root);
+    snprintf(suite, sizeof suite, "%s/suite.ini", root);
+    snprintf(hist, sizeof hist, "%s/history.db", root);
+    snprintf(pidf, sizeof pidf, "%s/fake.pid", root);
+    char text[1200];
+    snprintf(text, sizeof text, "#!/bin/sh\necho $$ > '%s'\nexec sleep 60\n", pidf);
+    write_file(fakeb, text);
+    chmod(fakeb, 0755);
+    write_file(suite, "[suite]\nname = slow\nkeys = 100\nreps = 2\n"
+                      "[read]\nworkload = read-random\nmin_ratio = 0.90\n");
+    const char *pr[] = {"perf", "run", "--suite", suite, "--bin", fakeb, "--history", hist, NULL};
+    p = start(tmp, pr);
+    assert_true(appears(tmp, "lightning-perf-"));
+    assert_true(appears(root, "fake.pid"));
+    r = stop(p, SIGTERM);
+    if (r != SIGTERM) fail_msg("perf run ended with %d, want signal %d\n%s", r, SIGTERM, err_buf);
+    listing(tmp, ls, sizeof ls);
+    assert_string_equal(ls, "");
+    char *fp = tu_read_text(pidf);
+    assert_non_null(fp);
+    pid_t fake_pid = (pid_t)atoi(fp);
+    free(fp);
+    assert_true(fake_pid > 0);
+    /* gone (or a zombie of nobody's: its parent, perf, is gone too) */
+    int dead = 0;
+    for (int i = 0; i < 50 && !dead; i++) {
+        char procp[64];
+        snprintf(procp, sizeof procp, "/proc/%d/stat", (int)fake_pid);
+        char *st = tu_read_text_or_empty(procp);
+        char *rp = strrchr(st, ')');
+        dead = !st[0] || (rp && rp[1] == ' ' && rp[2] == 'Z');
+        free(st);
+        if (!dead) {
+            struct timespec ts = {0, 100000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(dead);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_not_a_database),
         cmocka_unit_test(test_argument_parsing),
+        cmocka_unit_test(test_interrupt_cleanup),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
