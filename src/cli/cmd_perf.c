@@ -114,8 +114,9 @@ static const cmd_help helps[] = {
      "             of its machine fingerprint + sync mode + suite\n"
      "  show       lists the baselines (this machine's marked)\n"},
     {"check",
-     "usage: lightning perf check [RUN] [--against RUN] [--suite FILE] [--force]\n"
-     "                            [--benchmark LIST] [--md FILE]\n"
+     "usage: lightning perf check [RUN] [--against RUN] [--suite FILE | --quick] [--force]\n"
+     "                            [--benchmark LIST] [--establish-baseline] [--gate-on G]\n"
+     "                            [--md FILE] [--json FILE] [--junit FILE] [--comment FILE]\n"
      "Compares RUN (default: this machine's latest run) with the baseline of its\n"
      "machine + sync mode + suite using the suite's per-benchmark tolerances\n"
      "(read >= 90% of baseline, ...): a regression needs p < 0.01 and the whole\n"
@@ -138,6 +139,8 @@ static const cmd_help helps[] = {
      "usage: lightning perf ab (--base REV | --base-bin PATH) (--head REV | --head-bin PATH)\n"
      "                         [--rounds N] [--quick] [--benchmark LIST]\n"
      "                         [--inject-slowdown PCT] [--max-rounds N] [--no-record] [--force]\n"
+     "                         [--gate-on G] [--md FILE] [--json FILE] [--junit FILE]\n"
+     "                         [--comment FILE] [--record-head-as-run]\n"
      "Builds each revision in its own git worktree (cached by commit) or takes\n"
      "the given binaries, then runs both interleaved, one bench process per\n"
      "sample, N rounds per side (default: the suite's `rounds`): sections with\n"
@@ -203,11 +206,14 @@ static const cmd_help helps[] = {
      "  --json/--junit/--comment FILE  the result (bad vs good, the steps, the first\n"
      "                   bad commit) as lightning-perf-verdict/1 JSON, JUnit or Markdown\n"},
     {"report",
-     "usage: lightning perf report [--html FILE] [--md FILE] [--comparison ID] [--site DIR]\n"
+     "usage: lightning perf report [--html FILE] [--md FILE] [--run ID] [--comparison ID]\n"
+     "                             [--site DIR]\n"
      "One self-contained HTML file (SVG charts: each benchmark's history with\n"
      "change points, the last comparison's ratios with confidence intervals,\n"
      "latency percentiles) and a Markdown summary for a CI job page. Without\n"
      "--html/--md the Markdown goes to stdout.\n"
+     "  --run ID         the run the report is about (default: the latest)\n"
+     "  --comparison ID  the comparison shown (default: the latest check or ab)\n"
      "  --site DIR  a static dashboard of the whole history: DIR/index.html (every\n"
      "              testbed's latest verdict and series) and a page per series\n"},
     {"export",
@@ -911,6 +917,14 @@ bad:
     return -1;
 }
 
+/* The exit code once an output could not be written: an error outranks a
+ * pass and an inconclusive verdict (the CI job lacks what it asked for);
+ * a regression stays 1, the verdict the gate is for. */
+static int with_error(int rc)
+{
+    return rc == PERF_EXIT_REGRESSION ? rc : EXIT_USAGE;
+}
+
 static int write_md(ctx *c, const char *path, const perf_comparison *cmp,
                     const perf_run_info *head)
 {
@@ -965,8 +979,7 @@ static int emit_outcome(ctx *c, perf_outcome *out, int *rc)
         out->history = shown;
     if (perf_outcome_write(out, o->json, o->junit, o->comment, &c->e)) {
         cli_error("perf %s: %s", o->cmd, c->e.msg);
-        if (!*rc)
-            *rc = EXIT_USAGE;
+        *rc = with_error(*rc);
         return -1;
     }
     return 0;
@@ -1145,7 +1158,7 @@ static int cmd_check(ctx *c)
     perf_report_table(stdout, &cmp);
     rc = cmp.exit_code;
     if (o->md && write_md(c, o->md, &cmp, &head))
-        rc = rc ? rc : EXIT_USAGE;
+        rc = with_error(rc);
     perf_outcome oc = {.cmp = &cmp, .machine_id = head.machine_id, .sync_mode = head.sync_mode,
                        .suite = cmp.suite};
     emit_outcome(c, &oc, &rc);
@@ -1374,8 +1387,8 @@ static int cmd_ab(ctx *c)
                   &r.cmp);
     perf_report_table(stdout, &r.cmp);
     rc = r.cmp.exit_code;
-    if (o->md && write_md(c, o->md, &r.cmp, NULL) && !rc)
-        rc = EXIT_USAGE;
+    if (o->md && write_md(c, o->md, &r.cmp, NULL))
+        rc = with_error(rc);
     perf_outcome oc = {.cmp = &r.cmp, .machine_id = r.machine_id, .sync_mode = r.sync_mode,
                        .suite = s.name};
     emit_outcome(c, &oc, &rc);
@@ -1871,7 +1884,13 @@ static int cmd_bisect(ctx *c)
     }
     printf("bisect: %s (%.12s) vs good %s (%.12s), benchmark %s, %u rounds:\n", o->bad, bad,
            o->good, good, o->benchmark, r.rounds);
-    perf_report_table(stdout, &r.cmp);
+    /* The comparison's own "-> exit N" would contradict bisect's exit code
+     * (a regression here is what lets the bisection start), so the rows
+     * are followed by bisect's own sentence. */
+    perf_report_rows(stdout, &r.cmp);
+    printf("good vs bad: %u regression%s, %u improvement%s, %u inconclusive, %u same\n",
+           r.cmp.regressions, r.cmp.regressions == 1 ? "" : "s", r.cmp.improvements,
+           r.cmp.improvements == 1 ? "" : "s", r.cmp.inconclusive, r.cmp.same);
     oc.cmp = &r.cmp;
     oc.machine_id = r.machine_id;
     oc.sync_mode = r.sync_mode;
@@ -2287,6 +2306,18 @@ int cli_perf_main(int argc, char **argv)
         return EXIT_USAGE;
     if (o.help)
         return print_help(name);
+    /* Every output path is checked before the work starts: a typo must
+     * not cost a whole run (and the verdict files would say nothing). */
+    const struct {
+        const char *flag, *path;
+    } outs[] = {{"--md", o.md},     {"--html", o.html},   {"--csv", o.csv},
+                {"--json", o.json}, {"--junit", o.junit}, {"--comment", o.comment}};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        char flag[64];
+        snprintf(flag, sizeof flag, "perf %s: %s", name, outs[i].flag);
+        if (outs[i].path && strcmp(outs[i].path, "-") && cli_output_ok(flag, outs[i].path))
+            return EXIT_USAGE;
+    }
     if (o.quick && o.suite) {
         cli_error("perf %s: --quick and --suite both choose the suite; give one", name);
         return EXIT_USAGE;

@@ -225,6 +225,10 @@ static void test_bisect_errors(void **state)
     EXPECT(run(repo, nothing), 2);
     if (!strstr(err_buf, "nothing to bisect"))
         fail_msg("%s", err_buf);
+    /* exit-code precedence: no "-> exit 0 (pass)" from the good-vs-bad
+     * table before bisect exits 2 */
+    if (strstr(out_buf, "-> exit"))
+        fail_msg("the table claims an exit code bisect does not give:\n%s", out_buf);
     const char *unknown[] = {bin, "perf", "bisect", "--good", "v0.0-nope", "--bad", "HEAD",
                              "--benchmark", "read", "--suite", suite, NULL};
     EXPECT(run(repo, unknown), 2);

@@ -249,6 +249,17 @@ static void test_usage(void **state)
     EXPECT(perf("run", "--reps", "many", NULL), 2);
     HAS(err_buf, "needs a whole number");
     EXPECT(perf("baseline", NULL), 2);
+    /* argument parsing: 0 would silently mean "the suite's default" */
+    EXPECT(perf("run", "--reps", "0", NULL), 2);
+    EXPECT(perf("run", "--reps", "-3", NULL), 2);
+    EXPECT(perf("run", "--reps", "2x", NULL), 2);
+    EXPECT(perf("check", "--help", NULL), 0);
+    HAS(out_buf, "[--establish-baseline]");
+    HAS(out_buf, "[--gate-on G]");
+    EXPECT(perf("ab", "--help", NULL), 0);
+    HAS(out_buf, "[--gate-on G]");
+    EXPECT(perf("report", "--help", NULL), 0);
+    HAS(out_buf, "[--run ID]");
 }
 
 static void test_run_baseline_check(void **state)
@@ -308,6 +319,11 @@ static void test_inconclusive(void **state)
     HAS(out_buf, "INCONCLUSIVE");
     HAS(out_buf, "reps/side would decide");
     HAS(out_buf, "-> exit 3");
+    /* exit-code precedence: an output that cannot be written is an error
+     * (2), which outranks inconclusive (3); it is found before any work */
+    EXPECT(perf("check", "--md", "/nonexistent/x.md", NULL), 2);
+    HAS(err_buf, "/nonexistent");
+    EXPECT(perf("check", "--json", "/nonexistent/x.json", NULL), 2);
 }
 
 static void count_calls(const char *want_seq)
