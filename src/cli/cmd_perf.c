@@ -170,10 +170,14 @@ static const cmd_help helps[] = {
      "Exit 0 pass, 1 regression, 2 error, 3 inconclusive.\n"},
     {"calibrate",
      "usage: lightning perf calibrate [--rounds N] [--quick] [--benchmark LIST] [--bin PATH]\n"
+     "                                [--force]\n"
      "Runs the same binary against itself interleaved (A/A) and stores, per\n"
      "machine, sync mode, benchmark and metric, the 95th percentile of the\n"
      "relative difference of medians of two groups of N runs: the noise floor\n"
-     "check and ab use from then on (rescaled by sqrt(N/n) for n runs).\n"},
+     "check and ab use from then on (rescaled by sqrt(N/n) for n runs).\n"
+     "Floors above 25% (a loaded machine) are not stored and the exit is 2:\n"
+     "the floors stored before stay in use.\n"
+     "  --force  store them anyway\n"},
     {"selftest",
      "usage: lightning perf selftest [--runs N] [--inject-freeze PCT] [--quick | --suite FILE]\n"
      "                               [--benchmark LIST] [--rounds N] [--max-rounds N] [--bin PATH]\n"
@@ -296,7 +300,7 @@ static const optdef optdefs[] = {
     {"base-bin", T_STR, O(base_bin), "ab"},
     {"head-bin", T_STR, O(head_bin), "ab"},
     {"against", T_STR, O(against), "check"},
-    {"force", T_FLAG, O(force), "check,ab"},
+    {"force", T_FLAG, O(force), "check,ab,calibrate"},
     {"gate-on", T_STR, O(gate_on), "check,ab"},
     {"establish-baseline", T_FLAG, O(establish), "check"},
     {"no-record", T_FLAG, O(no_record), "ab"},
@@ -1456,6 +1460,11 @@ static int gated_by_suite(const perf_suite *s, const perf_series_key *k)
     return 0;
 }
 
+/* The widest gated floor calibrate stores without --force: above it the
+ * floor, not the suite's tolerance (10-15%), decides what check and ab can
+ * see, and such floors come from a loaded machine, not from the code. */
+#define CALIBRATE_MAX_FLOOR 0.25
+
 static int cmd_calibrate(ctx *c)
 {
     opts *o = c->o;
@@ -1513,7 +1522,16 @@ static int cmd_calibrate(ctx *c)
     printf("calibrate: %u A/A rounds per side on machine %s, sync %s\n", r.rounds, r.machine_id,
            r.sync_mode);
     printf("%-34s %-16s %9s %9s %7s\n", "benchmark", "metric", "cv", "floor", "k");
-    size_t stored = 0;
+    /* Measured first, stored after: floors from a loaded machine are
+     * refused as a whole (unless --force), so they never replace good ones
+     * and blind check and ab to every change smaller than them. */
+    perf_noise_row *rows = calloc(nk ? nk : 1, sizeof *rows);
+    if (!rows) {
+        cli_error("perf: out of memory");
+        free(keys);
+        goto out;
+    }
+    size_t nrows = 0;
     double worst = 0;
     for (size_t i = 0; i < nk; i++) {
         size_t na, nb;
@@ -1541,14 +1559,7 @@ static int cmd_calibrate(ctx *c)
             row.n_b = (int)nb;
             row.run_a = r.cmp.base_run;
             row.run_b = r.cmp.head_run;
-            if (perf_history_set_noise_floor(c->h, &row, &c->e)) {
-                cli_error("perf: %s", c->e.msg);
-                free(a);
-                free(b);
-                free(keys);
-                goto out;
-            }
-            stored++;
+            rows[nrows++] = row;
             if (gated_by_suite(&s, &keys[i])) {
                 if (row.floor > worst)
                     worst = row.floor;
@@ -1563,10 +1574,6 @@ static int cmd_calibrate(ctx *c)
         free(b);
     }
     free(keys);
-    printf("stored %zu noise floors (every metric; the table shows the gated ones) in %s\n",
-           stored, c->history_path);
-    printf("floor = 95th percentile of |1 - median(A)/median(B)| over A/A groups of k runs; "
-           "comparisons of n runs use floor * sqrt(k/n), never below 0.5%%\n\n");
     if (worst > 0.10) {
         double load[3] = {0, 0, 0};
         FILE *la = fopen("/proc/loadavg", "r");
@@ -1575,11 +1582,31 @@ static int cmd_calibrate(ctx *c)
                 load[0] = load[1] = load[2] = 0;
             fclose(la);
         }
-        printf("warning: floors up to %.0f%%: the machine was noisy while calibrating (load "
+        printf("%s: floors up to %.0f%%: the machine was noisy while calibrating (load "
                "average %.2f %.2f %.2f). ab and check cannot see changes smaller than the "
                "floor; re-run calibrate when the machine is quiet.\n\n",
-               worst * 100, load[0], load[1], load[2]);
+               worst > CALIBRATE_MAX_FLOOR ? "refused" : "warning", worst * 100, load[0],
+               load[1], load[2]);
     }
+    if (worst > CALIBRATE_MAX_FLOOR && !o->force) {
+        cli_error("perf calibrate: not stored: a gated floor of %.0f%% is above %.0f%%, wider "
+                  "than the suite's tolerances; the floors already stored are kept (--force "
+                  "stores these anyway)",
+                  worst * 100, CALIBRATE_MAX_FLOOR * 100);
+        free(rows);
+        goto out;
+    }
+    for (size_t i = 0; i < nrows; i++)
+        if (perf_history_set_noise_floor(c->h, &rows[i], &c->e)) {
+            cli_error("perf: %s", c->e.msg);
+            free(rows);
+            goto out;
+        }
+    free(rows);
+    printf("stored %zu noise floors (every metric; the table shows the gated ones) in %s\n",
+           nrows, c->history_path);
+    printf("floor = 95th percentile of |1 - median(A)/median(B)| over A/A groups of k runs; "
+           "comparisons of n runs use floor * sqrt(k/n), never below 0.5%%\n\n");
     printf("The A/A comparison itself, judged on the default 2%% floor:\n");
     perf_report_rows(stdout, &r.cmp);
     printf("A/A: %u false alarm%s (regressions claimed), %u inconclusive, %u same\n",

@@ -131,12 +131,13 @@ static const char *fake_sh =
     "cnt=\"$FAKE_DIR/count-$FAKE_TAG\"; n=$(cat \"$cnt\" 2>/dev/null || echo 0)\n"
     "echo $((n + 1)) > \"$cnt\"\n"
     "awk -v level=\"$FAKE_LEVEL\" -v inject=\"$inject\" -v reps=\"$reps\" -v wl=\"$workloads\" \\\n"
-    "    -v n=\"$n\" -v machine=\"$FAKE_MACHINE\" -v sync=\"$sync\" 'BEGIN {\n"
+    "    -v n=\"$n\" -v machine=\"$FAKE_MACHINE\" -v sync=\"$sync\" -v mode=\"$FAKE_MODE\" 'BEGIN {\n"
     "  printf \"{\\\"schema\\\":\\\"lightning-bench/1\\\",\\\"machine\\\":{\\\"machine_id\\\":\\\"%s\\\"},\", machine\n"
     "  printf \"\\\"build\\\":{\\\"commit\\\":\\\"fakecommit\\\",\\\"dirty\\\":false,\\\"compiler\\\":\\\"sh\\\",\\\"cflags\\\":\\\"\\\"},\\\"results\\\":[\"\n"
     "  k = split(wl, w, \",\"); first = 1\n"
     "  for (i = 1; i <= k; i++) for (r = 1; r <= reps; r++) {\n"
     "    j = n * 31 + r * 7 + i * 3; jit = 1 + ((j * 7919) % 21 - 10) / 1000\n"
+    "    if (mode == \"noisy\") jit = exp(((j * 7919) % 21 - 10) / 4)\n"
     "    v = level * 100 / (100 + inject) * jit\n"
     "    if (!first) printf \",\"; first = 0\n"
     "    printf \"{\\\"benchmark\\\":\\\"%s\\\",\\\"engine\\\":\\\"lightning\\\",\\\"sync_mode\\\":\\\"%s\\\",\", w[i], sync\n"
@@ -210,6 +211,7 @@ static int setup(void **state)
     make_fake("OTHER", "OTHER", "1000000", "bbbbbbbbbbbbbbbb", "ok");
     make_fake("FAIL", "FAIL", "1000000", me, "fail");
     make_fake("CORRUPT", "CORRUPT", "1000000", me, "corrupt");
+    make_fake("NOISY", "NOISY", "1000000", me, "noisy");
     return 0;
 }
 
@@ -572,6 +574,41 @@ static void test_duet_pairs_and_lookback(void **state)
     HAS(out_buf, "between runs: 6-run window");
 }
 
+/* suite validation / calibration: floors from a loaded machine are refused
+ * (exit 2, nothing stored) unless --force */
+static int floor_rows(void)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(hist, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM noise_floors", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void test_calibrate_refuses_noise(void **state)
+{
+    (void)state;
+    reset_history();
+    EXPECT(perf("calibrate", "--suite", suite, "--bin", fake("NOISY"), "--rounds", "6", NULL),
+           2);
+    HAS(err_buf, "not stored");
+    HAS(err_buf, "--force");
+    assert_int_equal(floor_rows(), 0);
+    EXPECT(perf("calibrate", "--suite", suite, "--bin", fake("NOISY"), "--rounds", "6",
+                "--force", NULL),
+           0);
+    assert_true(floor_rows() > 0);
+    /* a quiet machine stores without --force */
+    reset_history();
+    EXPECT(perf("calibrate", "--suite", suite, "--bin", fake("A"), "--rounds", "6", NULL), 0);
+    assert_true(floor_rows() > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_newer_schema),
         cmocka_unit_test(test_reports_trend_progress),
         cmocka_unit_test(test_duet_pairs_and_lookback),
+        cmocka_unit_test(test_calibrate_refuses_noise),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
