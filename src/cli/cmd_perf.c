@@ -891,8 +891,21 @@ static int cmd_baseline(ctx *c)
  * the file it was run with when it still exists, else its recorded text. */
 static int suite_for_run(ctx *c, const perf_run_info *r, perf_suite *s)
 {
-    if (c->o->suite || c->o->quick)
-        return load_suite(c, s);
+    if (c->o->suite || c->o->quick) {
+        if (load_suite(c, s))
+            return -1;
+        /* Judging a run with another suite's tolerances and sections would
+         * compare what was not measured the same way (or nothing at all). */
+        if (r->suite[0] && strcmp(s->name, r->suite)) {
+            cli_error("perf: run %lld was recorded with suite '%s', but %s names suite '%s'; "
+                      "drop %s, or record a run with it first",
+                      (long long)r->id, r->suite, c->o->quick ? "--quick" : "--suite",
+                      s->name, c->o->quick ? "--quick" : "--suite");
+            perf_suite_free(s);
+            return -1;
+        }
+        return 0;
+    }
     if (r->suite_path[0] && is_file(r->suite_path)) {
         if (perf_suite_load(r->suite_path, s, &c->e))
             goto bad;

@@ -326,6 +326,10 @@ static void test_inconclusive(void **state)
     EXPECT(perf("check", "--md", "/nonexistent/x.md", NULL), 2);
     HAS(err_buf, "/nonexistent");
     EXPECT(perf("check", "--json", "/nonexistent/x.json", NULL), 2);
+    /* suite validation: a run of suite 'fake' is not judged with the quick
+     * suite's sections and tolerances */
+    EXPECT(perf("check", "--quick", NULL), 2);
+    HAS(err_buf, "recorded with suite 'fake'");
 }
 
 static void count_calls(const char *want_seq)
@@ -609,6 +613,37 @@ static void test_calibrate_refuses_noise(void **state)
     assert_true(floor_rows() > 0);
 }
 
+/* not-a-history: an empty file is left empty by the read-only commands; a
+ * truncated history is "damaged", a stray file "not a lightning perf
+ * history" */
+static void test_history_files(void **state)
+{
+    (void)state;
+    reset_history();
+    write_file(hist, "", 0);
+    EXPECT(perf("history", NULL), 2);
+    HAS(err_buf, "empty");
+    struct stat st;
+    assert_int_equal(stat(hist, &st), 0);
+    assert_int_equal((int)st.st_size, 0);
+    EXPECT(perf("check", NULL), 2);
+    assert_int_equal(stat(hist, &st), 0);
+    assert_int_equal((int)st.st_size, 0);
+    /* a writer may make it a history */
+    EXPECT(perf("run", "--suite", suite, "--bin", fake("A"), NULL), 0);
+    EXPECT(perf("history", NULL), 0);
+    assert_int_equal(stat(hist, &st), 0);
+    assert_true(st.st_size > 8192);
+    assert_int_equal(truncate(hist, st.st_size / 2), 0);
+    EXPECT(perf("history", NULL), 2);
+    HAS(err_buf, "damaged");
+    write_file(hist, "these are my notes, not a database; they are long enough to be a header\n",
+               0);
+    EXPECT(perf("history", NULL), 2);
+    HAS(err_buf, "not a lightning perf history");
+    reset_history();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_reports_trend_progress),
         cmocka_unit_test(test_duet_pairs_and_lookback),
         cmocka_unit_test(test_calibrate_refuses_noise),
+        cmocka_unit_test(test_history_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
