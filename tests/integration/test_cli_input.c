@@ -242,6 +242,42 @@ static void test_argument_parsing(void **state)
     HAS(out_buf, "\"checkpoint_age_s\":null");
 }
 
+/* quickstart without an argument works in a temporary directory and
+ * leaves nothing in the working directory or $TMPDIR */
+static void test_quickstart_leaves_nothing(void **state)
+{
+    (void)state;
+    char ex[1100];
+    snprintf(ex, sizeof ex, "%s", bin);
+    char *slash = strrchr(ex, '/');
+    assert_non_null(slash);
+    snprintf(slash, sizeof ex - (size_t)(slash - ex), "/examples/quickstart");
+    if (access(ex, X_OK) != 0) skip(); /* built by `make`, not by the test target */
+    char *cwd = path("qs-cwd");
+    char *tmp = path("qs-tmp");
+    assert_int_equal(mkdir(cwd, 0755), 0);
+    assert_int_equal(mkdir(tmp, 0755), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(o, 2);
+        if (chdir(cwd) != 0) _exit(126);
+        setenv("TMPDIR", tmp, 1);
+        execl(ex, ex, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char ls[1024];
+    listing(cwd, ls, sizeof ls);
+    assert_string_equal(ls, "");
+    listing(tmp, ls, sizeof ls);
+    assert_string_equal(ls, "");
+}
+
 /* ---- interrupt cleanup -------------------------------------------------- */
 
 /* Starts `lightning ARGS...` with TMPDIR set; output to out/err files. */
@@ -380,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_not_a_database),
         cmocka_unit_test(test_argument_parsing),
         cmocka_unit_test(test_interrupt_cleanup),
+        cmocka_unit_test(test_quickstart_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
