@@ -389,8 +389,8 @@ static int has_direction(const perf_suite_override *ov, size_t n, const char *me
  * unknown workload, a match that selects none of its results or a metric
  * no result carries would otherwise give an empty (passing) run or a
  * failure only once bench starts. */
-static int validate_bench(const perf_suite *s, const perf_suite_bench *b, const char *text,
-                          const char *origin, perf_error *e)
+static int validate_bench(const perf_suite *s, perf_suite_bench *b, int match_defaulted,
+                          const char *text, const char *origin, perf_error *e)
 {
     const bench_workload *ws[64];
     char err[256];
@@ -400,6 +400,24 @@ static int validate_bench(const perf_suite *s, const perf_suite_bench *b, const 
                               "names the workloads)",
                            origin, key_line(text, b->name, "workload"), b->name, b->workload,
                            err);
+    if (match_defaulted) {
+        /* The default match is what the workload produces: for a group
+         * ("concurrent") that is its members' names, not the group's. */
+        char names[sizeof b->match];
+        size_t used = 0;
+        names[0] = '\0';
+        for (int i = 0; i < nw; i++) {
+            size_t l = strlen(ws[i]->name);
+            if (used + l + 2 > sizeof names)
+                break;
+            if (used)
+                names[used++] = ',';
+            memcpy(names + used, ws[i]->name, l + 1);
+            used += l;
+        }
+        if (used)
+            perf_strlcpy(b->match, names, sizeof b->match);
+    }
     char buf[sizeof b->match];
     perf_strlcpy(buf, b->match, sizeof buf);
     char *save = NULL;
@@ -474,7 +492,8 @@ static int finish(perf_suite *s, const char *text, const char *origin, perf_erro
         perf_suite_bench *b = &s->b[i];
         if (!b->workload[0])
             perf_strlcpy(b->workload, b->name, sizeof b->workload);
-        if (!b->match[0])
+        int match_defaulted = !b->match[0];
+        if (match_defaulted)
             perf_strlcpy(b->match, b->workload, sizeof b->match);
         if (!b->nmetrics && b->counts) {
             perf_strlcpy(b->metrics[0], "ir_per_op", sizeof b->metrics[0]);
@@ -491,7 +510,7 @@ static int finish(perf_suite *s, const char *text, const char *origin, perf_erro
                                   "not duration", origin, b->name);
         if (b->overhead_of[0] && !b->max_overhead)
             b->max_overhead = 0.10;
-        if (validate_bench(s, b, text, origin, e))
+        if (validate_bench(s, b, match_defaulted, text, origin, e))
             return -1;
     }
     return 0;
