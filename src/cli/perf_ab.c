@@ -22,6 +22,7 @@
 #include "cli/perf_cli.h"
 #include "perf/ab.h"
 #include "perf/bisect.h"
+#include "perf/calibrate.h"
 #include "perf/cleanup.h"
 #include "perf/compare.h"
 #include "perf/export.h"
@@ -315,21 +316,6 @@ out:
 
 /* ---- calibrate ---------------------------------------------------------- */
 
-/* 1 when some section of the suite gates this series' metric. */
-int pcli_gated_by_suite(const perf_suite *s, const perf_series_key *k)
-{
-    for (size_t i = 0; i < s->nb; i++)
-        if (perf_suite_gates_metric(&s->b[i], k->metric) &&
-            perf_suite_bench_matches(s, &s->b[i], k->benchmark, k->engine, k->threads))
-            return 1;
-    return 0;
-}
-
-/* The widest gated floor calibrate stores without --force: above it the
- * floor, not the suite's tolerance (10-15%), decides what check and ab can
- * see, and such floors come from a loaded machine, not from the code. */
-#define CALIBRATE_MAX_FLOOR 0.25
-
 int pcli_cmd_calibrate(ctx *c)
 {
     opts *o = c->o;
@@ -376,69 +362,25 @@ int pcli_cmd_calibrate(ctx *c)
     perf_fmt(r.cmp.base_label, sizeof r.cmp.base_label, "A: %s", bin);
     perf_fmt(r.cmp.head_label, sizeof r.cmp.head_label, "A': %s (same binary)", bin);
     record_ab(c, &r, &s, "calibrate-a", "calibrate-b", NULL, NULL, &r.cmp);
-    /* Floors for every metric of every series: comparisons of any metric
-     * can use them, not only the gated ones. */
-    perf_series_key *keys;
-    size_t nk;
-    if (perf_samples_series(&r.head.samples, &keys, &nk)) {
-        cli_error("perf: out of memory");
+    perf_calibration cal;
+    if (perf_calibrate_floors(&r, &s, &cal, &c->e)) {
+        cli_error("perf: %s", c->e.msg);
         goto out;
     }
     printf("calibrate: %u A/A rounds per side on machine %s, sync %s\n", r.rounds, r.machine_id,
            r.sync_mode);
     printf("%-34s %-16s %9s %9s %7s\n", "benchmark", "metric", "cv", "floor", "k");
-    /* Measured first, stored after: floors from a loaded machine are
-     * refused as a whole (unless --force), so they never replace good ones
-     * and blind check and ab to every change smaller than them. */
-    perf_noise_row *rows = calloc(nk ? nk : 1, sizeof *rows);
-    if (!rows) {
-        cli_error("perf: out of memory");
-        free(keys);
-        goto out;
+    for (size_t i = 0; i < cal.n; i++) {
+        const perf_noise_row *row = &cal.rows[i];
+        if (!cal.gated[i])
+            continue;
+        char name[128];
+        perf_series_name(row->benchmark, row->engine, row->threads, name, sizeof name);
+        printf("%-34s %-16s %8.2f%% %8.2f%% %7d\n", name, row->metric, row->cv * 100,
+               row->floor * 100, row->k);
     }
-    size_t nrows = 0;
-    double worst = 0;
-    for (size_t i = 0; i < nk; i++) {
-        size_t na, nb;
-        double *a = perf_samples_values(&r.base.samples, &keys[i], 1, &na, NULL);
-        double *b = perf_samples_values(&r.head.samples, &keys[i], 1, &nb, NULL);
-        perf_noise_row row;
-        memset(&row, 0, sizeof row);
-        int ok = a && b && na >= 2 && nb >= 2;
-        for (size_t k = 0; ok && k < na; k++)
-            ok = a[k] > 0;
-        for (size_t k = 0; ok && k < nb; k++)
-            ok = b[k] > 0;
-        size_t kk = na < nb ? na : nb;
-        if (ok && perf_noise_floor(a, na, b, nb, kk, NULL, &row.floor, &row.raw) == PERF_STAT_OK) {
-            perf_strlcpy(row.machine_id, r.machine_id, sizeof row.machine_id);
-            perf_strlcpy(row.sync_mode, r.sync_mode, sizeof row.sync_mode);
-            perf_strlcpy(row.benchmark, keys[i].benchmark, sizeof row.benchmark);
-            perf_strlcpy(row.engine, keys[i].engine, sizeof row.engine);
-            row.threads = keys[i].threads;
-            perf_strlcpy(row.metric, keys[i].metric, sizeof row.metric);
-            row.k = (int)kk;
-            double cva = perf_robust_cv(a, na), cvb = perf_robust_cv(b, nb);
-            row.cv = cva > cvb ? cva : cvb;
-            row.n_a = (int)na;
-            row.n_b = (int)nb;
-            row.run_a = r.cmp.base_run;
-            row.run_b = r.cmp.head_run;
-            rows[nrows++] = row;
-            if (pcli_gated_by_suite(&s, &keys[i])) {
-                if (row.floor > worst)
-                    worst = row.floor;
-                char name[128];
-                perf_series_name(keys[i].benchmark, keys[i].engine, keys[i].threads, name,
-                                 sizeof name);
-                printf("%-34s %-16s %8.2f%% %8.2f%% %7zu\n", name, keys[i].metric, row.cv * 100,
-                       row.floor * 100, kk);
-            }
-        }
-        free(a);
-        free(b);
-    }
-    free(keys);
+    double worst = cal.worst_gated;
+    int acceptable = perf_calibrate_acceptable(&cal);
     if (worst > 0.10) {
         double load[3] = {0, 0, 0};
         FILE *la = fopen("/proc/loadavg", "r");
@@ -450,24 +392,25 @@ int pcli_cmd_calibrate(ctx *c)
         printf("%s: floors up to %.0f%%: the machine was noisy while calibrating (load "
                "average %.2f %.2f %.2f). ab and check cannot see changes smaller than the "
                "floor; re-run calibrate when the machine is quiet.\n\n",
-               worst > CALIBRATE_MAX_FLOOR ? "refused" : "warning", worst * 100, load[0],
-               load[1], load[2]);
+               acceptable ? "warning" : "refused", worst * 100, load[0], load[1], load[2]);
     }
-    if (worst > CALIBRATE_MAX_FLOOR && !o->force) {
+    /* Refused as a whole (unless --force), so floors from a loaded machine
+     * never replace good ones and blind check and ab. */
+    if (!acceptable && !o->force) {
         cli_error("perf calibrate: not stored: a gated floor of %.0f%% is above %.0f%%, wider "
                   "than the suite's tolerances; the floors already stored are kept (--force "
                   "stores these anyway)",
-                  worst * 100, CALIBRATE_MAX_FLOOR * 100);
-        free(rows);
+                  worst * 100, PERF_CALIBRATE_MAX_FLOOR * 100);
+        perf_calibration_free(&cal);
         goto out;
     }
-    for (size_t i = 0; i < nrows; i++)
-        if (perf_history_set_noise_floor(c->h, &rows[i], &c->e)) {
-            cli_error("perf: %s", c->e.msg);
-            free(rows);
-            goto out;
-        }
-    free(rows);
+    if (perf_calibrate_store(c->h, &cal, &c->e)) {
+        cli_error("perf: %s", c->e.msg);
+        perf_calibration_free(&cal);
+        goto out;
+    }
+    size_t nrows = cal.n;
+    perf_calibration_free(&cal);
     printf("stored %zu noise floors (every metric; the table shows the gated ones) in %s\n",
            nrows, c->history_path);
     printf("floor = 95th percentile of |1 - median(A)/median(B)| over A/A groups of k runs; "

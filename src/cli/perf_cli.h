@@ -92,7 +92,6 @@ int pcli_cmd_baseline(ctx *c);
 int pcli_cmd_check(ctx *c);
 
 /* perf_ab.c */
-int pcli_gated_by_suite(const perf_suite *s, const perf_series_key *k);
 int pcli_cmd_ab(ctx *c);
 int pcli_cmd_selftest(ctx *c);
 int pcli_cmd_calibrate(ctx *c);

@@ -154,7 +154,7 @@ int pcli_cmd_report(ctx *c)
         perf_strlcpy(k.engine, floors[i].engine, sizeof k.engine);
         perf_strlcpy(k.metric, floors[i].metric, sizeof k.metric);
         k.threads = floors[i].threads;
-        if (have_suite ? pcli_gated_by_suite(&s, &k) : !strcmp(k.metric, "ops_per_sec"))
+        if (have_suite ? perf_suite_gates_series(&s, &k) : !strcmp(k.metric, "ops_per_sec"))
             floors[kept++] = floors[i];
     }
     double *tol = nt ? malloc(nt * sizeof *tol) : NULL;

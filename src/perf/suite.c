@@ -728,3 +728,12 @@ int perf_suite_gates_metric(const perf_suite_bench *b, const char *metric)
             return 1;
     return 0;
 }
+
+int perf_suite_gates_series(const perf_suite *s, const perf_series_key *k)
+{
+    for (size_t i = 0; i < s->nb; i++)
+        if (perf_suite_gates_metric(&s->b[i], k->metric) &&
+            perf_suite_bench_matches(s, &s->b[i], k->benchmark, k->engine, k->threads))
+            return 1;
+    return 0;
+}
