@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "cli/perf_cli.h"
 #include "perf/ab.h"
+#include "perf/baseline.h"
 #include "perf/bisect.h"
 #include "perf/cleanup.h"
 #include "perf/compare.h"
@@ -78,65 +79,42 @@ int pcli_cmd_check(ctx *c)
             goto out;
         }
     } else {
-        int r = perf_history_get_baseline(c->h, head.machine_id, head.sync_mode, head.suite, &bid,
-                                          NULL, 0, &c->e);
-        if (r < 0) {
+        perf_baseline_choice bc;
+        if (perf_baseline_resolve(c->h, &head, o->establish, o->force, &bc, &c->e)) {
             cli_error("perf: %s", c->e.msg);
             goto out;
         }
-        if (r == 0) {
-            /* Is there a baseline elsewhere that --force could use? */
-            perf_baseline_row *b;
-            size_t n;
-            const perf_baseline_row *other = NULL;
-            if (perf_history_list_baselines(c->h, &b, &n, &c->e)) {
-                cli_error("perf: %s", c->e.msg);
-                goto out;
-            }
-            for (size_t i = 0; i < n && !other; i++)
-                if (!strcmp(b[i].suite, head.suite))
-                    other = &b[i];
-            if (o->establish) {
-                free(b);
-                if (perf_history_set_baseline(c->h, head.machine_id, head.sync_mode, head.suite,
-                                              hid, &c->e)) {
-                    cli_error("perf: %s", c->e.msg);
-                    goto out;
-                }
-                char msg[400];
-                perf_fmt(msg, sizeof msg,
-                         "no baseline yet for machine %s, sync %s, suite %s: run %lld is now "
-                         "the baseline (nothing to compare on this first run; later runs are "
-                         "checked against it)",
-                         head.machine_id, head.sync_mode, head.suite, (long long)hid);
-                printf("check: %s\n", msg);
-                rc = 0;
-                perf_outcome oc = {.message = msg, .machine_id = head.machine_id,
-                                   .sync_mode = head.sync_mode, .suite = head.suite};
-                pcli_emit_outcome(c, &oc, &rc);
-                goto out;
-            }
-            if (other && o->force) {
-                bid = other->run_id;
-            } else if (other) {
-                cli_error("perf check: no baseline for machine %s, sync %s, suite %s; the "
-                          "suite's baseline is on machine %s with sync %s. Comparing across "
-                          "machines or sync modes is refused; pass --force to do it anyway "
-                          "(the report will say so), or set a baseline here with "
-                          "`lightning perf baseline set`",
-                          head.machine_id, head.sync_mode, head.suite, other->machine_id,
-                          other->sync_mode);
-                free(b);
-                goto out;
-            } else {
-                cli_error("perf check: no baseline for machine %s, sync %s, suite %s in %s; "
-                          "set one with `lightning perf baseline set [RUN]`",
-                          head.machine_id, head.sync_mode, head.suite, c->history_path);
-                free(b);
-                goto out;
-            }
-            free(b);
+        if (bc.status == PERF_BASELINE_ESTABLISHED) {
+            char msg[400];
+            perf_fmt(msg, sizeof msg,
+                     "no baseline yet for machine %s, sync %s, suite %s: run %lld is now "
+                     "the baseline (nothing to compare on this first run; later runs are "
+                     "checked against it)",
+                     head.machine_id, head.sync_mode, head.suite, (long long)hid);
+            printf("check: %s\n", msg);
+            rc = 0;
+            perf_outcome oc = {.message = msg, .machine_id = head.machine_id,
+                               .sync_mode = head.sync_mode, .suite = head.suite};
+            pcli_emit_outcome(c, &oc, &rc);
+            goto out;
         }
+        if (bc.status == PERF_BASELINE_ELSEWHERE) {
+            cli_error("perf check: no baseline for machine %s, sync %s, suite %s; the "
+                      "suite's baseline is on machine %s with sync %s. Comparing across "
+                      "machines or sync modes is refused; pass --force to do it anyway "
+                      "(the report will say so), or set a baseline here with "
+                      "`lightning perf baseline set`",
+                      head.machine_id, head.sync_mode, head.suite, bc.other_machine,
+                      bc.other_sync);
+            goto out;
+        }
+        if (bc.status == PERF_BASELINE_NONE) {
+            cli_error("perf check: no baseline for machine %s, sync %s, suite %s in %s; "
+                      "set one with `lightning perf baseline set [RUN]`",
+                      head.machine_id, head.sync_mode, head.suite, c->history_path);
+            goto out;
+        }
+        bid = bc.run_id; /* FOUND, or FORCED: marked by the mismatch check below */
     }
     if (pcli_get_run(c, bid, &base))
         goto out;
