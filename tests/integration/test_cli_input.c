@@ -49,44 +49,12 @@ static int cli(const char *first, ...)
     for (const char *a = first; a && n < 62; a = va_arg(ap, const char *)) argv[n++] = a;
     va_end(ap);
     argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    free(out_buf);
-    free(err_buf);
-    out_buf = tu_read_text_or_empty(out_path);
-    err_buf = tu_read_text_or_empty(err_path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return tu_run_capture(argv, NULL, NULL, out_path, err_path, &out_buf, &err_buf);
 }
 
-#define EXPECT(rc, want)                                                                  \
-    do {                                                                                  \
-        int rc_ = (rc);                                                                   \
-        if (rc_ != (want))                                                                \
-            fail_msg("exit %d, want %d\n--- stdout:\n%s\n--- stderr:\n%s", rc_, (want),   \
-                     out_buf, err_buf);                                                   \
-    } while (0)
-
-#define HAS(buf, s)                                                                         \
-    do {                                                                                    \
-        if (!strstr((buf), (s)))                                                            \
-            fail_msg("missing '%s' in:\n%s\n--- stderr:\n%s", (s), out_buf, err_buf);       \
-    } while (0)
-
-#define LACKS(buf, s)                                                                       \
-    do {                                                                                    \
-        if (strstr((buf), (s)))                                                             \
-            fail_msg("unexpected '%s' in:\n%s\n--- stderr:\n%s", (s), out_buf, err_buf);    \
-    } while (0)
+#define EXPECT(rc, want) TU_EXPECT_EXIT(rc, want, out_buf, err_buf)
+#define HAS(buf, s) TU_HAS(buf, s, out_buf, err_buf)
+#define LACKS(buf, s) TU_LACKS(buf, s, out_buf, err_buf)
 
 /* The names in `d`, sorted and joined by spaces ("" when empty). */
 static void listing(const char *d, char *out, size_t cap)
@@ -116,21 +84,13 @@ static char *path(const char *name)
 
 static void write_file(const char *p, const char *text)
 {
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_int_equal(tu_write_all(p, text, strlen(text)), 0);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    const char *b = getenv("LIGHTNING_BIN");
-    if (!b) {
-        fprintf(stderr, "LIGHTNING_BIN is not set (run through make test)\n");
-        return -1;
-    }
-    if (!realpath(b, bin)) return -1;
+    if (tu_lightning_bin(bin, sizeof bin)) return -1;
     root = tu_tmpdir("cli_input");
     if (!root) return -1;
     snprintf(out_path, sizeof out_path, "%s/out", root);
@@ -257,20 +217,13 @@ static void test_quickstart_leaves_nothing(void **state)
     char *tmp = path("qs-tmp");
     assert_int_equal(mkdir(cwd, 0755), 0);
     assert_int_equal(mkdir(tmp, 0755), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(o, 2);
-        if (chdir(cwd) != 0) _exit(126);
-        setenv("TMPDIR", tmp, 1);
-        execl(ex, ex, (char *)NULL);
-        _exit(127);
-    }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    static char env[700];
+    snprintf(env, sizeof env, "TMPDIR=%s", tmp);
+    const char *envs[] = {env, NULL};
+    const char *argv[] = {ex, NULL};
+    pid_t pid = tu_spawn(argv, cwd, envs, out_path, out_path);
+    assert_true(pid > 0);
+    assert_int_equal(tu_wait(pid), 0);
     char ls[1024];
     listing(cwd, ls, sizeof ls);
     assert_string_equal(ls, "");
@@ -288,17 +241,11 @@ static pid_t start(const char *tmpdir, const char *const *args)
     argv[n++] = bin;
     for (; *args && n < 30; args++) argv[n++] = *args;
     argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(e, 2);
-        setenv("TMPDIR", tmpdir, 1);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
+    static char env[700];
+    snprintf(env, sizeof env, "TMPDIR=%s", tmpdir);
+    const char *envs[] = {env, NULL};
+    pid_t pid = tu_spawn(argv, NULL, envs, out_path, err_path);
+    assert_true(pid > 0);
     return pid;
 }
 
@@ -326,11 +273,10 @@ static int appears(const char *d, const char *prefix)
 static int stop(pid_t pid, int sig)
 {
     kill(pid, sig);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
+    int rc = tu_wait(pid);
     free(err_buf);
     err_buf = tu_read_text_or_empty(err_path);
-    return WIFSIGNALED(st) ? WTERMSIG(st) : -WEXITSTATUS(st);
+    return rc >= 128 ? rc - 128 : -rc;
 }
 
 static void test_interrupt_cleanup(void **state)
