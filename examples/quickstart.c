@@ -4,10 +4,16 @@
  * show that everything is still there.
  *
  *   make && build/examples/quickstart [DIR]
+ *
+ * Without DIR it works in a fresh temporary directory and removes it at
+ * the end, so trying it leaves no 64 MiB log behind; with DIR the
+ * database stays there to look at (`lightning scan -v DIR`).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lightningdb.h"
 
@@ -35,9 +41,36 @@ static void scan(ldb *db)
     ldb_iter_close(it);
 }
 
+/* A database directory holds only files: remove them, then it. */
+static void remove_db(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char path[4096 + 256];
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+                unlink(path);
+            }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
-    const char *dir = argc > 1 ? argv[1] : "quickstart.ldb";
+    char tmp[4096];
+    const char *dir = argc > 1 ? argv[1] : NULL;
+    if (!dir) {
+        const char *t = getenv("TMPDIR");
+        snprintf(tmp, sizeof tmp, "%s/quickstart-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(tmp)) {
+            perror("mkdtemp");
+            return 1;
+        }
+        dir = tmp;
+    }
     ldb_options o;
     ldb_options_init(&o);
     o.sync_mode = LDB_SYNC_FULL; /* every commit is on disk when it returns */
@@ -74,5 +107,9 @@ int main(int argc, char **argv)
            st.recovery_seconds * 1e3);
     scan(db);
     CHECK(ldb_close(db));
+    if (dir == tmp)
+        remove_db(dir);
+    else
+        printf("the database is in %s\n", dir);
     return 0;
 }

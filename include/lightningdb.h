@@ -78,7 +78,12 @@ typedef enum {
 } ldb_sync_mode;
 
 typedef struct ldb_options {
-    int create_if_missing;      /* create the directory if absent (default 1) */
+    int create_if_missing;      /* create the database if absent (default 1),
+                                   in a missing directory or an existing one;
+                                   0, and every read_only open, refuse a
+                                   directory holding no database with
+                                   LDB_NOTFOUND and create nothing there
+                                   (RocksDB's create_if_missing) */
     int read_only;              /* open without writing anything (default 0) */
     ldb_sync_mode sync_mode;    /* default LDB_SYNC_NORMAL */
     unsigned sync_interval_ms;  /* NORMAL mode sync period (default 100) */

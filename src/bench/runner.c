@@ -1026,6 +1026,8 @@ int bench_run(const bench_run_config *cfg_in, bench_report *rep)
         free(rc.pool);
         return 2;
     }
+    if (c->on_run_dir && !c->keep_data)
+        c->on_run_dir(rc.root, 1);
     bench_machine_probe(&rep->machine, rc.root);
     char src[PATH_MAX];
     source_dir(src, sizeof src);
@@ -1063,8 +1065,11 @@ int bench_run(const bench_run_config *cfg_in, bench_report *rep)
         fputs("\r\033[K", c->log);
         fflush(c->log);
     }
-    if (!c->keep_data)
+    if (!c->keep_data) {
         sys_rmtree(rc.root);
+        if (c->on_run_dir)
+            c->on_run_dir(rc.root, 0);
+    }
     free(rc.pool);
     return any_failed ? 1 : 0;
 }

@@ -136,6 +136,10 @@ typedef struct bench_run_config {
     bool progress;            /* a \r progress line on log */
     const bench_run_hooks *hooks; /* may be NULL */
     int measure;              /* BENCH_MEASURE_*: what the results record */
+    /* Called with made = 1 once the run's directory exists and made = 0
+     * once it is removed (never with keep_data): the command registers it
+     * for removal when it is interrupted. May be NULL. */
+    void (*on_run_dir)(const char *path, int made);
 } bench_run_config;
 
 /* Defaults: 100000 keys, 16 B keys, 1024 B values, threads {1}, 2 s

@@ -11,10 +11,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench/counts.h"
@@ -23,7 +25,9 @@
 #include "bench/output.h"
 #include "bench/runner.h"
 #include "bench/workloads.h"
+#include "cli/args.h"
 #include "cli/cli.h"
+#include "perf/cleanup.h"
 
 #define MAX_ENGINES 16
 #define MAX_WORKLOADS 64
@@ -82,40 +86,16 @@ static void usage(FILE *f)
 "Exit: 0 ok, 1 some engine failed, 2 usage or run error.\n");
 }
 
-/* Unsigned integer with an optional k/m/g (x1000) suffix. */
+/* Unsigned integer with an optional k/m/g (x1000) suffix; the range checks
+ * stay with each option. */
 static int parse_u64(const char *s, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return -1;
-    uint64_t mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1000, end++;
-    else if (*end == 'm' || *end == 'M')
-        mul = 1000000, end++;
-    else if (*end == 'g' || *end == 'G')
-        mul = 1000000000, end++;
-    if (*end || (mul > 1 && v > UINT64_MAX / mul))
-        return -1;
-    *out = (uint64_t)v * mul;
-    return 0;
+    return cli_parse_uint(s, 0, UINT64_MAX, 1, out);
 }
 
 static int parse_double(const char *s, double *out)
 {
-    char *end;
-    errno = 0;
-    if (!s || !*s)
-        return -1;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v == v))
-        return -1;
-    *out = v;
-    return 0;
+    return cli_parse_double(s, -HUGE_VAL, HUGE_VAL, out);
 }
 
 static int parse_engines(const char *spec, const bench_engine **out, size_t *n)
@@ -219,6 +199,53 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0}};
 
 enum { FMT_TABLE, FMT_JSON, FMT_GBENCH, FMT_CSV, FMT_MARKDOWN };
+
+static void on_run_dir(const char *path, int made)
+{
+    if (made) perf_cleanup_add_dir(path);
+    else perf_cleanup_forget(path);
+}
+
+/* The first component of `dir` that does not exist yet ("" when all do):
+ * what mkdir -p is about to create. 0, or -1 when it cannot be told. */
+static int topmost_missing(const char *dir, char *out, size_t cap)
+{
+    char buf[4096];
+    struct stat st;
+    out[0] = '\0';
+    if (strlen(dir) >= sizeof buf || strlen(dir) >= cap) return -1;
+    strcpy(buf, dir);
+    for (;;) {
+        if (stat(buf, &st) == 0) return 0;
+        if (errno != ENOENT) return -1;
+        strcpy(out, buf);
+        char *slash = strrchr(buf, '/');
+        while (slash && slash > buf && slash[1] == '\0') { /* trailing '/' */
+            *slash = '\0';
+            slash = strrchr(buf, '/');
+        }
+        if (!slash) return 0;
+        if (slash == buf) return 0;
+        *slash = '\0';
+    }
+}
+
+/* Removes the empty directories from `leaf` up to and including `top`
+ * (rmdir: never anything with files in it, e.g. kept data). */
+static void rmdir_chain(const char *top, const char *leaf)
+{
+    char buf[4096];
+    if (strlen(leaf) >= sizeof buf) return;
+    strcpy(buf, leaf);
+    size_t tl = strlen(top);
+    while (strlen(buf) >= tl) {
+        rmdir(buf);
+        if (strlen(buf) == tl) break;
+        char *slash = strrchr(buf, '/');
+        if (!slash) break;
+        *slash = '\0';
+    }
+}
 
 int cli_bench_main(int argc, char **argv)
 {
@@ -435,8 +462,23 @@ int cli_bench_main(int argc, char **argv)
         cfg.progress = false; /* nothing to watch, and it is not counted anyway */
     }
 
+    if (json_path && cli_output_ok("bench: --json", json_path))
+        return 2;
+    /* Ctrl-C removes the run's data, and --dir itself when this run made
+     * it (its topmost missing ancestor, so nothing it did not create). */
+    char made_dir[4096] = "";
+    if (cfg.dir && !cfg.keep_data && topmost_missing(cfg.dir, made_dir, sizeof made_dir) == 0 &&
+        made_dir[0])
+        perf_cleanup_add_dir(made_dir);
+    cfg.on_run_dir = on_run_dir;
+
     bench_report rep;
     int rc = bench_run(&cfg, &rep);
+    if (made_dir[0]) {
+        /* The run removed its own directory; an empty --dir it made goes too. */
+        rmdir_chain(made_dir, cfg.dir);
+        perf_cleanup_forget(made_dir);
+    }
     if (rc == 2) {
         cli_error("bench: the run could not start (see the notes above)");
         bench_report_free(&rep);

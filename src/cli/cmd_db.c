@@ -8,13 +8,18 @@
  */
 #include <ctype.h>
 #include <getopt.h>
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "lightningdb.h"
 
@@ -37,7 +42,7 @@ const char *cli_last_error(void)
 }
 
 typedef struct dbopts {
-    int hex, raw, verbose, json, salvage;
+    int hex, raw, verbose, json, salvage, create;
     long limit;
     ldb_sync_mode sync;
 } dbopts;
@@ -45,18 +50,27 @@ typedef struct dbopts {
 static void db_usage(const char *cmd, FILE *f)
 {
     if (!strcmp(cmd, "put"))
-        fprintf(f, "usage: lightning put [--hex] [--sync none|normal|full] DIR KEY VALUE\n"
-                   "Writes KEY=VALUE as one durable commit (VALUE '-' reads standard input).\n");
+        fprintf(f, "usage: lightning put [--hex] [--sync none|normal|full] [--create] [--salvage]\n"
+                   "                     DIR KEY VALUE\n"
+                   "Writes KEY=VALUE as one durable commit (VALUE '-' reads standard input).\n"
+                   "Keys are 1..%u bytes, values 0..%u bytes (16 MiB).\n"
+                   "A new database is made only where DIR is missing or empty; --create makes\n"
+                   "one in a directory that holds other files.\n"
+                   "--salvage opens a damaged log by keeping what precedes the damage.\n",
+                LDB_MAX_KEY, LDB_MAX_VALUE);
     else if (!strcmp(cmd, "get"))
-        fprintf(f, "usage: lightning get [--hex] [--raw] DIR KEY\n"
-                   "Prints KEY's value; exit status 1 when the key is absent.\n");
+        fprintf(f, "usage: lightning get [--hex] [--raw] [--salvage] DIR KEY\n"
+                   "Prints KEY's value; exit status 1 when the key is absent.\n"
+                   "--salvage reads a damaged log up to the damage.\n");
     else if (!strcmp(cmd, "del"))
-        fprintf(f, "usage: lightning del [--hex] DIR KEY\nDeletes KEY (absent keys are fine).\n");
+        fprintf(f, "usage: lightning del [--hex] [--salvage] DIR KEY\n"
+                   "Deletes KEY (absent keys are fine).\n");
     else if (!strcmp(cmd, "scan"))
-        fprintf(f, "usage: lightning scan [--hex] [-v] [--limit N] DIR [FROM [TO]]\n"
-                   "Lists keys in order from FROM (inclusive) to TO (exclusive); -v adds values.\n");
+        fprintf(f, "usage: lightning scan [--hex] [-v] [--limit N] [--salvage] DIR [FROM [TO]]\n"
+                   "Lists keys in order from FROM (inclusive) to TO (exclusive); -v adds values;\n"
+                   "--limit stops after N keys (N >= 1).\n");
     else if (!strcmp(cmd, "stats"))
-        fprintf(f, "usage: lightning stats [--json] DIR\n"
+        fprintf(f, "usage: lightning stats [--json] [--salvage] DIR\n"
                    "Opens the database read-only and prints its statistics.\n");
     else
         fprintf(f, "usage: lightning check DIR\n"
@@ -139,19 +153,59 @@ static uint8_t *read_stdin(size_t *len)
     return b;
 }
 
-static int open_db(const char *dir, int read_only, const dbopts *o, ldb **db)
+/* What DIR is before a put may create a database in it: -1 missing, 0 an
+ * empty directory, 1 a directory holding other files, 2 not a directory. A
+ * lone LOCK file counts as empty: earlier versions of the read-only tools
+ * left one behind in whatever directory they were pointed at. */
+static int dir_state(const char *dir)
 {
+    struct stat st;
+    if (stat(dir, &st) != 0) return errno == ENOENT ? -1 : 1;
+    if (!S_ISDIR(st.st_mode)) return 2;
+    DIR *d = opendir(dir);
+    if (!d) return 1;
+    int other = 0;
+    struct dirent *e;
+    while (!other && (e = readdir(d)))
+        other = strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "LOCK");
+    closedir(d);
+    return other;
+}
+
+static void open_error(const char *dir, int rc)
+{
+    const char *why = ldb_last_error();
+    if (rc == LDB_NOTFOUND && *why) cli_error("%s", why);
+    else cli_error("cannot open %s: %s%s%s", dir, ldb_strerror(rc), *why ? ": " : "", why);
+}
+
+/* Opens an existing database; only `put` may create one, and only where
+ * nothing is lost by it (RocksDB's create_if_missing, plus an explicit
+ * --create for a directory that already holds other files), so a typo in
+ * DIR never turns some directory into a database with a 64 MiB log. */
+static int open_db(const char *dir, const char *cmd, const dbopts *o, ldb **db)
+{
+    int read_only = strcmp(cmd, "put") && strcmp(cmd, "del");
     ldb_options opt;
     ldb_options_init(&opt);
     opt.read_only = read_only;
-    opt.create_if_missing = !read_only;
+    opt.create_if_missing = 0;
     opt.sync_mode = o->sync;
     opt.salvage = o->salvage;
     int rc = ldb_open(dir, &opt, db);
-    if (rc) {
-        const char *why = ldb_last_error();
-        cli_error("cannot open %s: %s%s%s", dir, ldb_strerror(rc), *why ? ": " : "", why);
+    if (rc == LDB_NOTFOUND && !strcmp(cmd, "put")) {
+        int st = dir_state(dir);
+        if (st <= 0 || (st == 1 && o->create)) {
+            opt.create_if_missing = 1;
+            rc = ldb_open(dir, &opt, db);
+        } else if (st == 1) {
+            cli_error("%s is not a lightning database and holds other files; "
+                      "use put --create to make a database there",
+                      dir);
+            return LDB_NOTFOUND;
+        }
     }
+    if (rc) open_error(dir, rc);
     return rc;
 }
 
@@ -167,7 +221,8 @@ static int cmd_check(const char *dir)
     int rc = ldb_check_dir(dir, check_cb, NULL, &r);
     if (rc != LDB_OK && rc != LDB_CORRUPTION) {
         const char *why = ldb_last_error();
-        cli_error("check of %s failed: %s%s%s", dir, ldb_strerror(rc), *why ? ": " : "", why);
+        if (*why) cli_error("check: %s", why);
+        else cli_error("check of %s failed: %s", dir, ldb_strerror(rc));
         return 2;
     }
     printf("%" PRIu64 " segments, %" PRIu64 " frames, %" PRIu64 " records, %" PRIu64
@@ -185,16 +240,19 @@ static int cmd_check(const char *dir)
     return 0;
 }
 
+#define STATS_PER_KEY_MIN 10000
+
 static int cmd_stats(ldb *db, const dbopts *o)
 {
     ldb_stats s;
     int rc = ldb_get_stats(db, &s);
     if (rc) return rc;
     double amp = s.live_bytes ? (double)s.file_bytes / (double)s.live_bytes : 0.0;
+    /* kind: 0 a measure, 1 a count, 2 absent ("none" / JSON null). */
     struct {
         const char *name;
         double v;
-        int is_int;
+        int is_int; /* the kind */
     } rows[] = {
         {"keys", (double)s.keys, 1},
         {"last_seq", (double)s.last_seq, 1},
@@ -209,9 +267,14 @@ static int cmd_stats(ldb *db, const dbopts *o)
         {"write_amplification", s.write_amplification, 0},
         {"index_bytes", (double)s.index_bytes, 1},
         {"hash_bytes", (double)s.hash_bytes, 1},
-        {"index_bytes_per_key", s.keys ? (double)(s.index_bytes + s.hash_bytes) / (double)s.keys : 0, 0},
+        /* The index and hash start with fixed tables (~66 KiB): over a few
+         * keys the ratio says nothing about the cost of a key, so it is
+         * shown only once the keys dominate. */
+        {"index_bytes_per_key",
+         s.keys >= STATS_PER_KEY_MIN ? (double)(s.index_bytes + s.hash_bytes) / (double)s.keys : 0,
+         s.keys >= STATS_PER_KEY_MIN ? 0 : 2},
         {"checkpoint_seq", (double)s.checkpoint_seq, 1},
-        {"checkpoint_age_s", s.checkpoint_age_s, 0},
+        {"checkpoint_age_s", s.checkpoint_age_s, s.checkpoint_age_s < 0 ? 2 : 0},
         {"recovery_checkpoint_seq", (double)s.recovery_checkpoint_seq, 1},
         {"checkpoint_fallbacks", (double)s.checkpoint_fallbacks, 1},
         {"recovery_records", (double)s.recovery_records, 1},
@@ -221,13 +284,16 @@ static int cmd_stats(ldb *db, const dbopts *o)
     size_t n = sizeof rows / sizeof rows[0];
     if (o->json) printf("{");
     for (size_t i = 0; i < n; i++) {
-        if (o->json) {
+        if (rows[i].is_int == 2) {
+            if (o->json) printf("%s\"%s\":null", i ? "," : "", rows[i].name);
+            else printf("%-22s none\n", rows[i].name);
+        } else if (o->json) {
             if (rows[i].is_int) printf("%s\"%s\":%.0f", i ? "," : "", rows[i].name, rows[i].v);
             else printf("%s\"%s\":%.6g", i ? "," : "", rows[i].name, rows[i].v);
         } else if (rows[i].is_int) {
             printf("%-22s %.0f\n", rows[i].name, rows[i].v);
         } else {
-            printf("%-22s %.4g\n", rows[i].name, rows[i].v);
+            printf("%-22s %.6g\n", rows[i].name, rows[i].v);
         }
     }
     if (o->json) printf("}\n");
@@ -287,17 +353,27 @@ int cli_db_main(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'}, {"json", no_argument, NULL, 'j'},
         {"limit", required_argument, NULL, 'n'}, {"sync", required_argument, NULL, 's'},
         {"salvage", no_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+        {"create", no_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "xrvjn:s:Sh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "xrvjn:s:ShC", longopts, NULL)) != -1) {
         switch (c) {
         case 'x': o.hex = 1; break;
         case 'r': o.raw = 1; break;
         case 'v': o.verbose = 1; break;
         case 'j': o.json = 1; break;
         case 'S': o.salvage = 1; break;
-        case 'n': o.limit = strtol(optarg, NULL, 10); break;
+        case 'C': o.create = 1; break;
+        case 'n': {
+            uint64_t v;
+            if (cli_parse_uint(optarg, 1, LONG_MAX, 0, &v)) {
+                cli_error("--limit takes a whole number of keys, at least 1, not '%s'", optarg);
+                return 2;
+            }
+            o.limit = (long)v;
+            break;
+        }
         case 's':
             if (!strcmp(optarg, "none")) o.sync = LDB_SYNC_NONE;
             else if (!strcmp(optarg, "normal")) o.sync = LDB_SYNC_NORMAL;
@@ -321,32 +397,53 @@ int cli_db_main(int argc, char **argv)
     const char *dir = argv[0];
     if (!strcmp(cmd, "check")) return cmd_check(dir);
 
-    int read_only = !strcmp(cmd, "get") || !strcmp(cmd, "scan") || !strcmp(cmd, "stats");
-    ldb *db;
-    int rc = open_db(dir, read_only, &o, &db);
-    if (rc) return 2;
+    /* The key and value are checked before the database is opened, so a
+     * bad argument neither creates a database nor touches one. */
     uint8_t *key = NULL, *val = NULL;
     size_t kl = 0, vl = 0;
     int status = 0;
+    ldb *db = NULL;
+    int rc;
+    if (argc > 1 && (!strcmp(cmd, "put") || !strcmp(cmd, "get") || !strcmp(cmd, "del"))) {
+        if (decode_arg(argv[1], o.hex, &key, &kl)) {
+            cli_error("bad key (expected %s)", o.hex ? "an even number of hex digits" : "a string");
+            status = 2;
+            goto done;
+        }
+        if (kl < 1 || kl > LDB_MAX_KEY) {
+            cli_error("the key is %zu bytes; keys are 1 to %u bytes", kl, LDB_MAX_KEY);
+            status = 2;
+            goto done;
+        }
+    }
+    if (!strcmp(cmd, "put")) {
+        if (!strcmp(argv[2], "-")) val = read_stdin(&vl);
+        else if (decode_arg(argv[2], o.hex, &val, &vl)) val = NULL;
+        if (!val) {
+            cli_error("bad value (expected %s)",
+                      o.hex ? "an even number of hex digits" : "a string, or '-' for stdin");
+            status = 2;
+            goto done;
+        }
+        if (vl > LDB_MAX_VALUE) {
+            cli_error("the value is %zu bytes; values are at most %u bytes (16 MiB)", vl,
+                      LDB_MAX_VALUE);
+            status = 2;
+            goto done;
+        }
+    }
+    rc = open_db(dir, cmd, &o, &db);
+    if (rc) {
+        status = 2;
+        goto done;
+    }
     if (!strcmp(cmd, "stats")) {
         rc = cmd_stats(db, &o);
     } else if (!strcmp(cmd, "scan")) {
         rc = cmd_scan(db, argc - 1, argv + 1, &o);
         if (rc == 2) status = 2;
     } else {
-        if (decode_arg(argv[1], o.hex, &key, &kl)) {
-            cli_error("bad key (expected %s)", o.hex ? "hex digits" : "a string");
-            status = 2;
-            goto done;
-        }
         if (!strcmp(cmd, "put")) {
-            if (!strcmp(argv[2], "-")) val = read_stdin(&vl);
-            else if (decode_arg(argv[2], o.hex, &val, &vl)) val = NULL;
-            if (!val) {
-                cli_error("bad value");
-                status = 2;
-                goto done;
-            }
             rc = ldb_put(db, key, kl, val, vl);
         } else if (!strcmp(cmd, "del")) {
             rc = ldb_delete(db, key, kl);
@@ -375,7 +472,7 @@ int cli_db_main(int argc, char **argv)
 done:
     free(key);
     free(val);
-    rc = ldb_close(db);
+    rc = db ? ldb_close(db) : LDB_OK;
     if (rc && !status) {
         cli_error("closing %s: %s", dir, ldb_strerror(rc));
         status = 2;

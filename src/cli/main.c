@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "lightningdb.h"
+#include "perf/cleanup.h"
 
 static void usage(FILE *f)
 {
@@ -45,8 +46,16 @@ int main(int argc, char **argv)
         printf("lightning %d.%d.%d\n", LDB_VERSION_MAJOR, LDB_VERSION_MINOR, LDB_VERSION_PATCH);
         return 0;
     }
-    if (!strcmp(cmd, "bench")) return cli_bench_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "perf")) return cli_perf_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench") || !strcmp(cmd, "perf")) {
+        /* Both make temporary directories, worktrees and child processes
+         * that a Ctrl-C must not leave behind (perf/cleanup.h). */
+        if (perf_cleanup_init())
+            fprintf(stderr, "lightning: warning: no cleanup on Ctrl-C (cannot start the watcher)\n");
+        int rc = !strcmp(cmd, "bench") ? cli_bench_main(argc - 1, argv + 1)
+                                        : cli_perf_main(argc - 1, argv + 1);
+        perf_cleanup_run();
+        return rc;
+    }
     static const char *const dbcmds[] = {"put", "get", "del", "scan", "stats", "check", NULL};
     for (int i = 0; dbcmds[i]; i++)
         if (!strcmp(cmd, dbcmds[i])) return cli_db_main(argc - 1, argv + 1);

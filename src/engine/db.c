@@ -324,6 +324,20 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
         util_set_error("%s is not a directory", dir);
         rc = LDB_INVALID;
         goto fail;
+    } else if (!opt.create_if_missing || opt.read_only) {
+        /* Refused before the LOCK file is made, so pointing a tool at the
+         * wrong directory leaves it exactly as it was. */
+        int r = log_dir_has_segments(dir);
+        if (r < 0) {
+            util_set_error("cannot list %s: %s", dir, strerror(-r));
+            rc = util_errno_to_rc(-r);
+            goto fail;
+        }
+        if (r == 0) {
+            util_set_error("%s is not a lightning database (no log segment in it)", dir);
+            rc = LDB_NOTFOUND;
+            goto fail;
+        }
     }
     rc = db_lock_dir(db);
     if (rc) goto fail;

@@ -72,6 +72,18 @@ static uint64_t seg_id_from_name(const char *name)
     return id;
 }
 
+int log_dir_has_segments(const char *dir)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int r = io_list(dir, ".log", &names, &n);
+    if (r < 0) return r;
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++) found = seg_id_from_name(names[i]) != 0;
+    io_free_names(names, n);
+    return found;
+}
+
 /* A sealed (read-only) segment asks for huge pages: random reads over a
  * large log otherwise pay a TLB miss, and under virtualisation a
  * two-dimensional page walk, per record (measured: 1M x 1 KiB random gets

@@ -109,6 +109,11 @@ typedef int (*log_frame_fn)(void *arg, const rec_frame *f, const uint8_t *frame,
 
 int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
              int read_only, int salvage);
+/* 1 when `dir` holds at least one segment file (every database does from
+ * its first open on), 0 when not, -errno when it cannot be listed. Reads
+ * only; ldb_open and ldb_check_dir use it to refuse a directory that is not
+ * a database before touching it. */
+int log_dir_has_segments(const char *dir);
 /* Validates and replays every frame in log order from (start_seg,
  * start_off) — (0, 0) for the whole log; segments before start_seg are
  * neither replayed nor re-verified (a checkpoint covers them). The

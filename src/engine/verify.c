@@ -12,9 +12,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/alloc.h"
 #include "engine/io.h"
+#include "engine/log.h"
 #include "engine/record.h"
 #include "engine/util.h"
 #include "lightningdb.h"
@@ -132,6 +134,26 @@ int ldb_check_dir(const char *dir, ldb_check_fn fn, void *arg, ldb_check_report 
     if (!dir) return LDB_INVALID;
     ldb_check_report r;
     memset(&r, 0, sizeof r);
+    /* A file, or a directory with no segment, is named as what it is: a
+     * checker that says "ok" about the wrong directory hides the mistake. */
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        util_set_error("cannot open %s: %s", dir, strerror(errno));
+        return util_errno_to_rc(errno);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        util_set_error("%s is not a directory", dir);
+        return LDB_INVALID;
+    }
+    int has = log_dir_has_segments(dir);
+    if (has < 0) {
+        util_set_error("cannot list %s: %s", dir, strerror(-has));
+        return util_errno_to_rc(-has);
+    }
+    if (!has) {
+        util_set_error("%s is not a lightning database (no log segment in it)", dir);
+        return LDB_NOTFOUND;
+    }
     char lock[4096];
     snprintf(lock, sizeof lock, "%s/LOCK", dir);
     int lfd = io_open(lock, O_RDONLY, 0);

@@ -1,5 +1,6 @@
 /* perf/gitbuild.c — revisions to binaries via worktrees (gitbuild.h). */
 #include "perf/gitbuild.h"
+#include "perf/cleanup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,8 +108,14 @@ int perf_git_build(const char *repo, const char *sha, const perf_build_opts *o, 
     perf_proc_run(prune, NULL, NULL, "/dev/null", "/dev/null", NULL);
     char *add[] = {"git", "-C", (char *)repo, "worktree", "add", "--detach", "--force", wt,
                    (char *)sha, NULL};
+    /* Registered before it exists, so a Ctrl-C during the add or the build
+     * unregisters it from git instead of leaving a worktree that `git
+     * worktree prune` keeps (its directory is still there). */
+    perf_cleanup_add_worktree(repo, wt);
     int rc = perf_proc_run(add, NULL, NULL, log, log, e);
     if (rc != 0) {
+        perf_proc_run(rm, NULL, NULL, "/dev/null", "/dev/null", NULL);
+        perf_cleanup_forget(wt);
         char tail[600];
         perf_file_tail(log, 4, tail, sizeof tail);
         return rc < 0 ? -1 : perf_seterr(e, "git worktree add for %.12s failed: %s", sha, tail);
@@ -125,10 +132,12 @@ int perf_git_build(const char *repo, const char *sha, const perf_build_opts *o, 
         if (rc > 0)
             perf_seterr(e, "building %.12s failed (exit %d; log %s):\n%s", sha, rc, log, tail);
         perf_proc_run(rm, NULL, NULL, "/dev/null", "/dev/null", NULL);
+        perf_cleanup_forget(wt);
         return -1;
     }
     perf_fmt(built, sizeof built, "%s/%s", wt, o->bin_rel ? o->bin_rel : "build/lightning");
     rc = copy_file(built, bin, e);
     perf_proc_run(rm, NULL, NULL, "/dev/null", "/dev/null", NULL);
+    perf_cleanup_forget(wt);
     return rc;
 }

@@ -202,6 +202,18 @@ fail:
     return -1;
 }
 
+/* 1 when the file begins with SQLite's 16-byte magic. */
+static int sqlite_header(const char *path)
+{
+    char magic[16];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    return n == sizeof magic && !memcmp(magic, "SQLite format 3", 16);
+}
+
 int perf_history_open(const char *path, int create, perf_history **out, perf_error *e)
 {
     *out = NULL;
@@ -244,9 +256,24 @@ int perf_history_open(const char *path, int create, perf_history **out, perf_err
     }
     int v, tables;
     if (user_version(h, &v, e) || count_tables(h, &tables, e)) {
-        /* SQLite says "file is not a database" for a stray file. */
-        perf_seterr(e, "%s is not a lightning perf history (%s)", path,
-                    perf_db_errmsg(h->db));
+        /* SQLite says "file is not a database" for a stray file; a file
+         * that starts as SQLite but is truncated or overwritten is a
+         * damaged history, which asks for another remedy (a backup). */
+        int code = sqlite3_errcode(lite) & 0xff;
+        if (code == SQLITE_CORRUPT || (code == SQLITE_NOTADB && sqlite_header(path)))
+            perf_seterr(e, "history %s is damaged (%s): restore it from a backup, or move it "
+                           "aside to start a new one",
+                        path, perf_db_errmsg(h->db));
+        else
+            perf_seterr(e, "%s is not a lightning perf history (%s)", path,
+                        perf_db_errmsg(h->db));
+        goto fail;
+    }
+    if (v == 0 && tables == 0 && !create) {
+        /* An empty file (0 bytes, or a bare SQLite header): a command that
+         * only reads must not write a schema into it. */
+        perf_seterr(e, "history %s is empty: no runs recorded yet (run `lightning perf run` "
+                       "first)", path);
         goto fail;
     }
     if (v > PERF_HISTORY_SCHEMA_VERSION) {

@@ -1,5 +1,6 @@
 /* perf/proc.c — child processes without a shell (see proc.h). */
 #include "perf/proc.h"
+#include "perf/cleanup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,8 +50,10 @@ static int wait_child(pid_t pid, const char *name, perf_error *e)
 {
     int st;
     for (;;) {
-        if (waitpid(pid, &st, 0) >= 0)
+        if (waitpid(pid, &st, 0) >= 0) {
+            perf_cleanup_forget_child(pid);
             break;
+        }
         if (errno != EINTR)
             return perf_seterr(e, "waiting for %s: %s", name, strerror(errno));
     }
@@ -109,6 +112,7 @@ static int spawn(char *const argv[], const char *cwd, char *const env_set[],
         perf_seterr(e, "cannot run %s: %s", argv[0], strerror(err));
         goto out;
     }
+    perf_cleanup_add_child(*pid); /* stopped with us on Ctrl-C */
     rc = 0;
 out:
     free(env);

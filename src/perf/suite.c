@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bench/workloads.h"
 #include "perf/metrics.h"
 
 void perf_suite_free(perf_suite *s)
@@ -349,7 +350,103 @@ static int handler(void *user, const char *section, const char *name, const char
     return bench_key(c, b, name, value);
 }
 
-static int finish(perf_suite *s, const char *origin, perf_error *e)
+/* The line of `key` in [section] of the INI text (of the [section] header
+ * when key is NULL or absent, as when it was defaulted), 0 if not found:
+ * errors found once the whole file is read still name file:line. */
+static int key_line(const char *text, const char *section, const char *key)
+{
+    int line = 0, in = 0, header = 0;
+    size_t sl = strlen(section), kl = key ? strlen(key) : 0;
+    for (const char *p = text; p && *p;) {
+        line++;
+        const char *q = p;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q == '[') {
+            in = !strncmp(q + 1, section, sl) && q[1 + sl] == ']';
+            if (in)
+                header = line;
+        } else if (in && key && !strncmp(q, key, kl) &&
+                   (q[kl] == ' ' || q[kl] == '\t' || q[kl] == '=' || q[kl] == ':')) {
+            return line;
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return header;
+}
+
+static int has_direction(const perf_suite_override *ov, size_t n, const char *metric)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ov[i].metric, metric) && !strcmp(ov[i].what, "direction"))
+            return 1;
+    return 0;
+}
+
+/* What bench would do with a section, checked when the suite is read: an
+ * unknown workload, a match that selects none of its results or a metric
+ * no result carries would otherwise give an empty (passing) run or a
+ * failure only once bench starts. */
+static int validate_bench(const perf_suite *s, perf_suite_bench *b, int match_defaulted,
+                          const char *text, const char *origin, perf_error *e)
+{
+    const bench_workload *ws[64];
+    char err[256];
+    int nw = bench_workloads_select(b->workload, ws, 64, err, sizeof err);
+    if (nw < 0)
+        return perf_seterr(e, "%s line %d: [%s] workload = %s: %s (lightning bench --list "
+                              "names the workloads)",
+                           origin, key_line(text, b->name, "workload"), b->name, b->workload,
+                           err);
+    if (match_defaulted) {
+        /* The default match is what the workload produces: for a group
+         * ("concurrent") that is its members' names, not the group's. */
+        char names[sizeof b->match];
+        size_t used = 0;
+        names[0] = '\0';
+        for (int i = 0; i < nw; i++) {
+            size_t l = strlen(ws[i]->name);
+            if (used + l + 2 > sizeof names)
+                break;
+            if (used)
+                names[used++] = ',';
+            memcpy(names + used, ws[i]->name, l + 1);
+            used += l;
+        }
+        if (used)
+            perf_strlcpy(b->match, names, sizeof b->match);
+    }
+    char buf[sizeof b->match];
+    perf_strlcpy(buf, b->match, sizeof buf);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+        int hit = 0;
+        for (int i = 0; i < nw && !hit; i++)
+            hit = !fnmatch(t, ws[i]->name, 0);
+        if (!hit)
+            return perf_seterr(e, "%s line %d: [%s] match = %s: '%s' matches none of the "
+                                  "benchmarks workload = %s produces",
+                               origin, key_line(text, b->name, "match"), b->name, b->match, t,
+                               b->workload);
+    }
+    for (size_t i = 0; i < b->nmetrics; i++) {
+        const char *m = b->metrics[i];
+        if (perf_metric_lookup(m) || has_direction(b->ov, b->nov, m) ||
+            has_direction(s->ov, s->nov, m))
+            continue;
+        int line = key_line(text, b->name, "metrics");
+        if (!line || line == key_line(text, b->name, NULL))
+            line = key_line(text, b->name, "metric");
+        return perf_seterr(e, "%s line %d: [%s] unknown metric '%s' (see docs/perf.md for the "
+                              "metrics bench reports, or set %s.direction for a new one)",
+                           origin, line, b->name, m, m);
+    }
+    return 0;
+}
+
+static int finish(perf_suite *s, const char *text, const char *origin, perf_error *e)
 {
     if (!s->name[0]) {
         /* Default the name to the file's base name without ".ini". */
@@ -395,7 +492,8 @@ static int finish(perf_suite *s, const char *origin, perf_error *e)
         perf_suite_bench *b = &s->b[i];
         if (!b->workload[0])
             perf_strlcpy(b->workload, b->name, sizeof b->workload);
-        if (!b->match[0])
+        int match_defaulted = !b->match[0];
+        if (match_defaulted)
             perf_strlcpy(b->match, b->workload, sizeof b->match);
         if (!b->nmetrics && b->counts) {
             perf_strlcpy(b->metrics[0], "ir_per_op", sizeof b->metrics[0]);
@@ -412,6 +510,8 @@ static int finish(perf_suite *s, const char *origin, perf_error *e)
                                   "not duration", origin, b->name);
         if (b->overhead_of[0] && !b->max_overhead)
             b->max_overhead = 0.10;
+        if (validate_bench(s, b, match_defaulted, text, origin, e))
+            return -1;
     }
     return 0;
 }
@@ -431,7 +531,7 @@ int perf_suite_parse_string(const char *text, const char *origin, perf_suite *s,
         perf_suite_free(s);
         return -1;
     }
-    if (finish(s, origin, e)) {
+    if (finish(s, text, origin, e)) {
         perf_suite_free(s);
         return -1;
     }
@@ -625,6 +725,15 @@ int perf_suite_gates_metric(const perf_suite_bench *b, const char *metric)
 {
     for (size_t i = 0; i < b->nmetrics; i++)
         if (!strcmp(b->metrics[i], metric))
+            return 1;
+    return 0;
+}
+
+int perf_suite_gates_series(const perf_suite *s, const perf_series_key *k)
+{
+    for (size_t i = 0; i < s->nb; i++)
+        if (perf_suite_gates_metric(&s->b[i], k->metric) &&
+            perf_suite_bench_matches(s, &s->b[i], k->benchmark, k->engine, k->threads))
             return 1;
     return 0;
 }

@@ -172,5 +172,7 @@ double perf_suite_tolerance(const perf_suite *s, const perf_suite_bench *b,
 
 /* 1 when metric is one of b's gated metrics. */
 int perf_suite_gates_metric(const perf_suite_bench *b, const char *metric);
+/* 1 when some section of the suite gates this series' metric. */
+int perf_suite_gates_series(const perf_suite *s, const perf_series_key *k);
 
 #endif /* PERF_SUITE_H */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/epoch.h"
@@ -435,4 +436,68 @@ void tu_readers_stop(tu_readers *r)
     atomic_store(&r->stop, 1);
     for (int i = 0; i < r->n_threads; i++) pthread_join(r->th[i], NULL);
     r->n_threads = 0;
+}
+
+pid_t tu_spawn(const char *const *argv, const char *cwd, const char *const *env_set,
+               const char *out_path, const char *err_path)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    if (out_path) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0)
+            _exit(126);
+        dup2(o, 1);
+        if (err_path && !strcmp(err_path, out_path))
+            dup2(o, 2);
+    }
+    if (err_path && (!out_path || strcmp(err_path, out_path))) {
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (e < 0)
+            _exit(126);
+        dup2(e, 2);
+    }
+    if (cwd && chdir(cwd) != 0)
+        _exit(126);
+    for (size_t i = 0; env_set && env_set[i]; i++)
+        putenv((char *)env_set[i]);
+    execvp(argv[0], (char *const *)argv);
+    _exit(127);
+}
+
+int tu_wait(pid_t pid)
+{
+    int st;
+    if (waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int tu_run_capture(const char *const *argv, const char *cwd, const char *const *env_set,
+                   const char *out_path, const char *err_path, char **out, char **err)
+{
+    pid_t pid = tu_spawn(argv, cwd, env_set, out_path, err_path);
+    int rc = pid > 0 ? tu_wait(pid) : -1;
+    free(*out);
+    free(*err);
+    *out = tu_read_text_or_empty(out_path);
+    *err = tu_read_text_or_empty(err_path);
+    return rc;
+}
+
+int tu_lightning_bin(char *out, size_t cap)
+{
+    const char *b = getenv("LIGHTNING_BIN");
+    char real[4096];
+    if (!b) {
+        fprintf(stderr, "LIGHTNING_BIN is not set (run through make test)\n");
+        return -1;
+    }
+    if (!realpath(b, real) || strlen(real) >= cap) {
+        fprintf(stderr, "LIGHTNING_BIN %s: no such file\n", b);
+        return -1;
+    }
+    strcpy(out, real);
+    return 0;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lightningdb.h"
 
@@ -75,6 +76,45 @@ int tu_find_record(const char *path, const void *key, size_t klen, uint64_t *rec
  * (-1 when there is none), to check where the engine says damage lies. */
 int64_t tu_msg_offset(const char *msg);
 
+/* Starts argv (argv[0] a path, or a name looked up in PATH) with stdout
+ * and stderr to out_path and err_path (truncated; NULL: inherited; the same
+ * path twice: both into one file), in cwd (NULL: here), with the
+ * NULL-terminated "NAME=value" strings env_set (may be NULL) set. The pid,
+ * or -1 when fork fails. */
+pid_t tu_spawn(const char *const *argv, const char *cwd, const char *const *env_set,
+               const char *out_path, const char *err_path);
+/* Waits for pid: its exit code, or 128 + the signal that ended it. */
+int tu_wait(pid_t pid);
+
+/* tu_spawn + tu_wait, then *out and *err (freed first; may hold NULL)
+ * receive what the program wrote ("" for nothing). The exit code as
+ * tu_wait gives it, or -1 when it could not start. */
+int tu_run_capture(const char *const *argv, const char *cwd, const char *const *env_set,
+                   const char *out_path, const char *err_path, char **out, char **err);
+
+/* cmocka checks on a captured run: the exit code, and a string in (or not
+ * in) an output, failing with both outputs shown. */
+#define TU_EXPECT_EXIT(rc, want, out, err)                                                \
+    do {                                                                                  \
+        int rc_ = (rc);                                                                   \
+        if (rc_ != (want))                                                                \
+            fail_msg("exit %d, want %d\n--- stdout:\n%s\n--- stderr:\n%s", rc_, (want),   \
+                     (out), (err));                                                       \
+    } while (0)
+#define TU_HAS(buf, s, out, err)                                                          \
+    do {                                                                                  \
+        if (!strstr((buf), (s)))                                                          \
+            fail_msg("missing '%s' in:\n%s\n--- stderr:\n%s", (s), (out), (err));        \
+    } while (0)
+#define TU_LACKS(buf, s, out, err)                                                        \
+    do {                                                                                  \
+        if (strstr((buf), (s)))                                                           \
+            fail_msg("unexpected '%s' in:\n%s\n--- stderr:\n%s", (s), (out), (err));     \
+    } while (0)
+
+/* The absolute path of the `lightning` binary under test ($LIGHTNING_BIN,
+ * set by make test) into out; 0, or -1 after saying why on stderr. */
+int tu_lightning_bin(char *out, size_t cap);
 
 /* ---- added for the fault, power-loss, OOM and checkpoint-corruption tests */
 

@@ -774,14 +774,22 @@ static void test_read_only(void **state)
         free(after[i]);
     }
 
-    /* A read-only open of an existing but empty directory works and holds
-     * nothing. */
+    /* A read-only open of an existing directory that holds no database is
+     * refused, as LMDB's MDB_RDONLY and RocksDB's OpenForReadOnly refuse
+     * one, and leaves the directory as it was (not even a LOCK file). */
     char *empty = tu_tmpdir("api-ro-empty");
-    assert_int_equal(ldb_open(empty, &o, &db2), LDB_OK);
-    model none = {0};
-    model_check(db2, &none);
-    assert_int_equal(ldb_put(db2, "x", 1, "y", 1), LDB_READONLY);
-    assert_int_equal(ldb_close(db2), LDB_OK);
+    assert_int_equal(ldb_open(empty, &o, &db2), LDB_NOTFOUND);
+    assert_null(db2);
+    assert_non_null(strstr(ldb_last_error(), "not a lightning database"));
+    char lockp[600];
+    snprintf(lockp, sizeof lockp, "%s/LOCK", empty);
+    assert_false(tu_exists(lockp));
+    /* create_if_missing off: the same for a writer */
+    ldb_options wo;
+    ldb_options_init(&wo);
+    wo.create_if_missing = 0;
+    assert_int_equal(ldb_open(empty, &wo, &db2), LDB_NOTFOUND);
+    assert_false(tu_exists(lockp));
     tu_rmdir(empty);
     free(empty);
 

@@ -151,7 +151,9 @@ static void test_calibrate_aa_and_injected(void **state)
 {
     (void)state;
     double t0 = seconds();
-    EXPECT(perf("calibrate", "--suite", suite, "--rounds", "12", NULL), 0);
+    /* --force: on this shared machine a floor above calibrate's 25% limit
+     * is possible under load, and this test is about the framework */
+    EXPECT(perf("calibrate", "--suite", suite, "--rounds", "12", "--force", NULL), 0);
     if (!strstr(out_buf, "read-random/lightning"))
         fail_msg("calibrate printed no floor:\n%s", out_buf);
     print_message("# calibrate (%.1f s):\n", seconds() - t0);

@@ -18,11 +18,13 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/machine.h"
@@ -223,6 +225,10 @@ static void test_bisect_errors(void **state)
     EXPECT(run(repo, nothing), 2);
     if (!strstr(err_buf, "nothing to bisect"))
         fail_msg("%s", err_buf);
+    /* exit-code precedence: no "-> exit 0 (pass)" from the good-vs-bad
+     * table before bisect exits 2 */
+    if (strstr(out_buf, "-> exit"))
+        fail_msg("the table claims an exit code bisect does not give:\n%s", out_buf);
     const char *unknown[] = {bin, "perf", "bisect", "--good", "v0.0-nope", "--bad", "HEAD",
                              "--benchmark", "read", "--suite", suite, NULL};
     EXPECT(run(repo, unknown), 2);
@@ -237,11 +243,44 @@ static void test_bisect_errors(void **state)
         fail_msg("%s", err_buf);
 }
 
+/* interrupt cleanup: a Ctrl-C while a revision builds leaves no registered
+ * worktree behind (the old code left one that `git worktree prune` keeps,
+ * its directory being still there) and exits 130 */
+static void test_interrupt_leaves_no_worktree(void **state)
+{
+    (void)state;
+    char henv[500];
+    snprintf(henv, sizeof henv, "LIGHTNING_PERF_HISTORY=%s", hist);
+    const char *envs[] = {henv, NULL};
+    const char *argv[] = {bin, "perf", "bisect", "--good", sha[1], "--bad", sha[3],
+                          "--benchmark", "read", "--suite", suite, "--build-cmd", "sleep 60",
+                          "--built-bin", "out/lightning", NULL};
+    pid_t pid = tu_spawn(argv, repo, envs, out_path, err_path);
+    assert_true(pid > 0);
+    const char *wl[] = {"git", "worktree", "list", NULL};
+    int registered = 0;
+    for (int i = 0; i < 300 && !registered; i++) {
+        assert_int_equal(run(repo, wl), 0);
+        registered = strchr(strchr(out_buf, '\n') + 1, '/') != NULL;
+        if (!registered) {
+            struct timespec ts = {0, 100000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(registered);
+    kill(pid, SIGINT);
+    assert_int_equal(tu_wait(pid), 128 + SIGINT);
+    assert_int_equal(run(repo, wl), 0);
+    if (strchr(strchr(out_buf, '\n') + 1, '/'))
+        fail_msg("a worktree is left:\n%s", out_buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bisect_finds_the_culprit),
         cmocka_unit_test(test_bisect_errors),
+        cmocka_unit_test(test_interrupt_leaves_no_worktree),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -131,12 +131,13 @@ static const char *fake_sh =
     "cnt=\"$FAKE_DIR/count-$FAKE_TAG\"; n=$(cat \"$cnt\" 2>/dev/null || echo 0)\n"
     "echo $((n + 1)) > \"$cnt\"\n"
     "awk -v level=\"$FAKE_LEVEL\" -v inject=\"$inject\" -v reps=\"$reps\" -v wl=\"$workloads\" \\\n"
-    "    -v n=\"$n\" -v machine=\"$FAKE_MACHINE\" -v sync=\"$sync\" 'BEGIN {\n"
+    "    -v n=\"$n\" -v machine=\"$FAKE_MACHINE\" -v sync=\"$sync\" -v mode=\"$FAKE_MODE\" 'BEGIN {\n"
     "  printf \"{\\\"schema\\\":\\\"lightning-bench/1\\\",\\\"machine\\\":{\\\"machine_id\\\":\\\"%s\\\"},\", machine\n"
     "  printf \"\\\"build\\\":{\\\"commit\\\":\\\"fakecommit\\\",\\\"dirty\\\":false,\\\"compiler\\\":\\\"sh\\\",\\\"cflags\\\":\\\"\\\"},\\\"results\\\":[\"\n"
     "  k = split(wl, w, \",\"); first = 1\n"
     "  for (i = 1; i <= k; i++) for (r = 1; r <= reps; r++) {\n"
     "    j = n * 31 + r * 7 + i * 3; jit = 1 + ((j * 7919) % 21 - 10) / 1000\n"
+    "    if (mode == \"noisy\") jit = exp(((j * 7919) % 21 - 10) / 4)\n"
     "    v = level * 100 / (100 + inject) * jit\n"
     "    if (!first) printf \",\"; first = 0\n"
     "    printf \"{\\\"benchmark\\\":\\\"%s\\\",\\\"engine\\\":\\\"lightning\\\",\\\"sync_mode\\\":\\\"%s\\\",\", w[i], sync\n"
@@ -209,6 +210,7 @@ static int setup(void **state)
     make_fake("OTHER", "OTHER", "1000000", "bbbbbbbbbbbbbbbb", "ok");
     make_fake("FAIL", "FAIL", "1000000", me, "fail");
     make_fake("CORRUPT", "CORRUPT", "1000000", me, "corrupt");
+    make_fake("NOISY", "NOISY", "1000000", me, "noisy");
     return 0;
 }
 
@@ -242,8 +244,19 @@ static void test_usage(void **state)
     HAS(err_buf, "unknown option --frob");
     EXPECT(perf("check", "--inject-slowdown", "5", NULL), 2); /* not a check option */
     EXPECT(perf("run", "--reps", "many", NULL), 2);
-    HAS(err_buf, "non-negative integer");
+    HAS(err_buf, "needs a whole number");
     EXPECT(perf("baseline", NULL), 2);
+    /* argument parsing: 0 would silently mean "the suite's default" */
+    EXPECT(perf("run", "--reps", "0", NULL), 2);
+    EXPECT(perf("run", "--reps", "-3", NULL), 2);
+    EXPECT(perf("run", "--reps", "2x", NULL), 2);
+    EXPECT(perf("check", "--help", NULL), 0);
+    HAS(out_buf, "[--establish-baseline]");
+    HAS(out_buf, "[--gate-on G]");
+    EXPECT(perf("ab", "--help", NULL), 0);
+    HAS(out_buf, "[--gate-on G]");
+    EXPECT(perf("report", "--help", NULL), 0);
+    HAS(out_buf, "[--run ID]");
 }
 
 static void test_run_baseline_check(void **state)
@@ -303,6 +316,15 @@ static void test_inconclusive(void **state)
     HAS(out_buf, "INCONCLUSIVE");
     HAS(out_buf, "reps/side would decide");
     HAS(out_buf, "-> exit 3");
+    /* exit-code precedence: an output that cannot be written is an error
+     * (2), which outranks inconclusive (3); it is found before any work */
+    EXPECT(perf("check", "--md", "/nonexistent/x.md", NULL), 2);
+    HAS(err_buf, "/nonexistent");
+    EXPECT(perf("check", "--json", "/nonexistent/x.json", NULL), 2);
+    /* suite validation: a run of suite 'fake' is not judged with the quick
+     * suite's sections and tolerances */
+    EXPECT(perf("check", "--quick", NULL), 2);
+    HAS(err_buf, "recorded with suite 'fake'");
 }
 
 static void count_calls(const char *want_seq)
@@ -551,6 +573,72 @@ static void test_duet_pairs_and_lookback(void **state)
     HAS(out_buf, "between runs: 6-run window");
 }
 
+/* suite validation / calibration: floors from a loaded machine are refused
+ * (exit 2, nothing stored) unless --force */
+static int floor_rows(void)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(hist, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM noise_floors", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void test_calibrate_refuses_noise(void **state)
+{
+    (void)state;
+    reset_history();
+    EXPECT(perf("calibrate", "--suite", suite, "--bin", fake("NOISY"), "--rounds", "6", NULL),
+           2);
+    HAS(err_buf, "not stored");
+    HAS(err_buf, "--force");
+    assert_int_equal(floor_rows(), 0);
+    EXPECT(perf("calibrate", "--suite", suite, "--bin", fake("NOISY"), "--rounds", "6",
+                "--force", NULL),
+           0);
+    assert_true(floor_rows() > 0);
+    /* a quiet machine stores without --force */
+    reset_history();
+    EXPECT(perf("calibrate", "--suite", suite, "--bin", fake("A"), "--rounds", "6", NULL), 0);
+    assert_true(floor_rows() > 0);
+}
+
+/* not-a-history: an empty file is left empty by the read-only commands; a
+ * truncated history is "damaged", a stray file "not a lightning perf
+ * history" */
+static void test_history_files(void **state)
+{
+    (void)state;
+    reset_history();
+    write_file(hist, "", 0);
+    EXPECT(perf("history", NULL), 2);
+    HAS(err_buf, "empty");
+    struct stat st;
+    assert_int_equal(stat(hist, &st), 0);
+    assert_int_equal((int)st.st_size, 0);
+    EXPECT(perf("check", NULL), 2);
+    assert_int_equal(stat(hist, &st), 0);
+    assert_int_equal((int)st.st_size, 0);
+    /* a writer may make it a history */
+    EXPECT(perf("run", "--suite", suite, "--bin", fake("A"), NULL), 0);
+    EXPECT(perf("history", NULL), 0);
+    assert_int_equal(stat(hist, &st), 0);
+    assert_true(st.st_size > 8192);
+    assert_int_equal(truncate(hist, st.st_size / 2), 0);
+    EXPECT(perf("history", NULL), 2);
+    HAS(err_buf, "damaged");
+    write_file(hist, "these are my notes, not a database; they are long enough to be a header\n",
+               0);
+    EXPECT(perf("history", NULL), 2);
+    HAS(err_buf, "not a lightning perf history");
+    reset_history();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +652,8 @@ int main(void)
         cmocka_unit_test(test_newer_schema),
         cmocka_unit_test(test_reports_trend_progress),
         cmocka_unit_test(test_duet_pairs_and_lookback),
+        cmocka_unit_test(test_calibrate_refuses_noise),
+        cmocka_unit_test(test_history_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -412,8 +412,8 @@ static void test_suite_pairing_keys(void **state)
     assert_int_equal(s.b[1].pairing, PERF_PAIRING_ABBA);
     assert_int_equal(s.ab_reps, 3);
     perf_suite_free(&s);
-    assert_int_equal(perf_suite_parse_string("[suite]\nname = t\n[a]\nworkload = x\n", "t", &s,
-                                             &e),
+    assert_int_equal(perf_suite_parse_string("[suite]\nname = t\n[a]\nworkload = read-random\n",
+                                             "t", &s, &e),
                      0);
     assert_int_equal(s.b[0].pairing, PERF_PAIRING_ABBA); /* the default */
     assert_int_equal(s.ab_reps, 1);

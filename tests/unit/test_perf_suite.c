@@ -206,6 +206,23 @@ static void test_errors(void **state)
     expect_error("[a]\ngate = maybe\n", "gate must be yes or no");
     expect_error("[a b]\nworkload = x\n", "section name [a b]");
     expect_error("not ini at all\n", "line 1");
+    /* suite validation: what bench would do with a section is checked at
+     * load, with file:line */
+    expect_error("[suite]\nname = x\n[r]\nworkload = nosuchworkload\n",
+                 "bad.ini line 4: [r] workload = nosuchworkload");
+    expect_error("[nosuchworkload]\nmin_ratio = 0.9\n", "bad.ini line 1: [nosuchworkload]");
+    expect_error("[r]\nworkload = read-random\nmatch = nomatch-*\n",
+                 "bad.ini line 3: [r] match = nomatch-*: 'nomatch-*' matches none");
+    expect_error("[r]\nworkload = read-random\n\nmetrics = ops_per_sec, nosuchmetric\n",
+                 "bad.ini line 4: [r] unknown metric 'nosuchmetric'");
+    /* a new metric is fine once its direction is declared */
+    perf_suite ok;
+    perf_error oe;
+    if (perf_suite_parse_string("[r]\nworkload = read\nmatch = read-*\nmetrics = my_score\n"
+                                "my_score.direction = higher\n",
+                                "ok.ini", &ok, &oe))
+        fail_msg("%s", oe.msg);
+    perf_suite_free(&ok);
     perf_suite s;
     perf_error e;
     assert_int_equal(perf_suite_load("/nonexistent/suite.ini", &s, &e), -1);
