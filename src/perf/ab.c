@@ -74,6 +74,10 @@ int perf_ab_extend(const perf_ab_opts *o, perf_ab_result *r, unsigned more, perf
 {
     perf_runner_opts ro = {.scratch = o->scratch, .progress = o->progress,
                            .counts_done = r->rounds > 0};
+    /* Rounds come in crossover units of two (pairing.h): an odd count
+     * would leave a half unit that the verdict drops. */
+    if ((r->rounds + more) % 2)
+        more++;
     /* Continue the ABBA pattern where it stopped: an odd number of rounds
      * so far means the next round starts with B, which swapping the sides
      * for the call achieves. */

@@ -170,6 +170,10 @@ static int build_argv(const perf_suite *s, const group *g, const perf_side *side
     bad = bad || push(a, "--seed") || push(a, num) || push(a, "--sync") || push(a, s->sync);
     if (g->counts)
         bad = bad || push(a, "--measure") || push(a, "counts");
+    /* The suite's data_dir (the quick suite: /dev/shm): the bench makes
+     * and removes its own directory inside it. */
+    if (s->data_dir[0])
+        bad = bad || push(a, "--dir") || push(a, s->data_dir);
     if (side->inject_pct > 0) {
         snprintf(num, sizeof num, "%g", side->inject_pct);
         bad = bad || push(a, "--inject-slowdown") || push(a, num);
@@ -201,7 +205,7 @@ static int call_no;
 /* One bench process of one side, from spawn to parsed samples; started and
  * finished separately so a duet can run two at once. */
 typedef struct call {
-    char json[4096], out[4096], err[4096], tmpenv[4200];
+    char json[4096], out[4096], err[4096], tmpenv[4200], optenv[300];
     argv_buf a;
     pid_t pid;
     perf_freeze fz;
@@ -220,7 +224,10 @@ static int call_start(const perf_suite *s, const group *g, perf_side *side, unsi
     uint64_t seed = s->seed + (uint64_t)o->seed_offset * (uint64_t)side->procs;
     if (build_argv(s, g, side, reps, seed, c->json, &c->a))
         return perf_seterr(e, "bench command line too long for [%s]", g->names);
-    char *env[] = {c->tmpenv, NULL};
+    /* The suite's engine_options reach the engine as the bench reads them
+     * (bench/engine_lightning.c: LIGHTNING_BENCH_OPTIONS). */
+    perf_fmt(c->optenv, sizeof c->optenv, "LIGHTNING_BENCH_OPTIONS=%s", s->engine_options);
+    char *env[] = {c->tmpenv, s->engine_options[0] ? c->optenv : NULL, NULL};
     /* Only a frozen side needs its own process group: the freezer stops
      * the whole group, and a child in our group would stop us too. */
     int freeze = side->freeze_pct > 0 && !g->counts;

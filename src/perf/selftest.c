@@ -68,7 +68,19 @@ int perf_selftest(const perf_selftest_opts *o, FILE *out, perf_error *e)
             tmax[kind] = secs > tmax[kind] ? secs : tmax[kind];
             int ec = r.cmp.exit_code;
             exits[kind][ec >= 0 && ec < 4 ? ec : 2]++;
-            fprintf(out, " exit %d, %u rounds, %.0f s\n", ec, r.rounds, secs);
+            /* The load is part of the result: the rates hold for the
+             * machine as it was while they were measured. */
+            double la[3] = {0, 0, 0};
+            int nla = getloadavg(la, 3);
+            fprintf(out, " exit %d, %u rounds, %.0f s, load %.2f %.2f %.2f", ec, r.rounds, secs,
+                    la[0], la[1], la[2]);
+            for (size_t k = 0; k < r.cmp.n; k++) {
+                const perf_cmp_row *row = &r.cmp.rows[k];
+                if (row->status == PERF_ROW_OK && !perf_row_is_count(row) && row->paired)
+                    fprintf(out, "; %s %s", row->benchmark,
+                            perf_verdict_name(row->v.verdict));
+            }
+            fprintf(out, "%s\n", nla < 3 ? " (load unknown)" : "");
             for (size_t k = 0; k < r.cmp.n; k++) {
                 const perf_cmp_row *row = &r.cmp.rows[k];
                 if (row->status != PERF_ROW_OK || perf_row_is_count(row))

@@ -164,6 +164,15 @@ static int suite_key(pctx *c, const char *k, const char *v)
         perf_strlcpy(s->sync, v, sizeof s->sync);
     } else if (!strcmp(k, "args")) {
         perf_strlcpy(s->args, v, sizeof s->args);
+    } else if (!strcmp(k, "engine_options")) {
+        if (strlen(v) >= sizeof s->engine_options)
+            return fail(c, "engine_options must be under 256 characters%s%s", "", "");
+        perf_strlcpy(s->engine_options, v, sizeof s->engine_options);
+    } else if (!strcmp(k, "data_dir")) {
+        if (v[0] != '/' || strlen(v) >= sizeof s->data_dir)
+            return fail(c, "data_dir must be an absolute path under 512 characters, not '%s'%s",
+                        v, "");
+        perf_strlcpy(s->data_dir, v, sizeof s->data_dir);
     } else if (!strcmp(k, "keys")) {
         if (parse_long(v, &s->keys) || s->keys < 1)
             return fail(c, "keys must be a positive integer, not '%s'%s", v, "");

@@ -117,6 +117,10 @@ typedef struct perf_suite {
     char engines[128];
     char sync[16];
     char args[512];
+    char engine_options[256]; /* LIGHTNING_BENCH_OPTIONS of every bench
+                              process ("" = the engine's defaults)        */
+    char data_dir[512];    /* bench --dir: where the data directories are
+                              made ("" = the run's scratch directory)     */
     long keys;
     double duration;
     long ops;
