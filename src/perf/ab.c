@@ -45,6 +45,7 @@ static int judge(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
     co.mode = PERF_CMP_AB;
     co.one_per_proc = 1;
     co.paired = 1;
+    co.crossover = o->suite->crossover;
     co.pair_seconds = r->rounds ? r->wall_s / r->rounds : 0;
     if (o->history) {
         co.floor_lookup = perf_floor_from_history;
@@ -76,7 +77,7 @@ int perf_ab_extend(const perf_ab_opts *o, perf_ab_result *r, unsigned more, perf
                            .counts_done = r->rounds > 0};
     /* Rounds come in crossover units of two (pairing.h): an odd count
      * would leave a half unit that the verdict drops. */
-    if ((r->rounds + more) % 2)
+    if (o->suite->crossover && (r->rounds + more) % 2)
         more++;
     /* Continue the ABBA pattern where it stopped: an odd number of rounds
      * so far means the next round starts with B, which swapping the sides

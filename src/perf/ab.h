@@ -11,9 +11,10 @@
  *   comparison (how bisect re-measures an inconclusive step).
  * - Wall-clock rows are judged by process pairs (perf/pairing.h: a duet
  *   or an ABBA round is one pair, two consecutive rounds with swapped
- *   cores or order one crossover unit), so the process is the unit of
- *   replication; counts rows by perf/countcmp.h. Both functions round an
- *   odd round count up to even so every unit is complete.
+ *   cores or order one crossover unit with the suite's crossover = 1), so
+ *   the process is the unit of replication; counts rows by
+ *   perf/countcmp.h. With crossover both functions round an odd round
+ *   count up to even so every unit is complete.
  * - Nothing is written to the history here; perf_side_run_info turns a
  *   side into a run record for the caller to store.
  * - Single-threaded.

@@ -164,6 +164,10 @@ static int suite_key(pctx *c, const char *k, const char *v)
         perf_strlcpy(s->sync, v, sizeof s->sync);
     } else if (!strcmp(k, "args")) {
         perf_strlcpy(s->args, v, sizeof s->args);
+    } else if (!strcmp(k, "crossover")) {
+        if (strcmp(v, "0") && strcmp(v, "1"))
+            return fail(c, "crossover must be 0 or 1, not '%s'%s", v, "");
+        s->crossover = v[0] == '1';
     } else if (!strcmp(k, "engine_options")) {
         if (strlen(v) >= sizeof s->engine_options)
             return fail(c, "engine_options must be under 256 characters%s%s", "", "");

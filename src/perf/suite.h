@@ -133,6 +133,8 @@ typedef struct perf_suite {
     perf_suite_override ov[PERF_SUITE_MAX_OVERRIDES]; /* suite-wide       */
     size_t nov;
     int pairing;           /* PERF_PAIRING_*, default ABBA                 */
+    int crossover;         /* ab judges crossover units of two rounds
+                              (perf/pairing.h; default 0: single pairs)  */
     unsigned ab_reps;      /* repetitions per bench process in ab (default
                               1); each process counts once, as the median
                               of its repetitions                          */
