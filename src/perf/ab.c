@@ -58,6 +58,22 @@ static int judge(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
     return 0;
 }
 
+int perf_ab_wants_more(const perf_ab_opts *o, const perf_ab_result *r)
+{
+    if (r->cmp.inconclusive)
+        return 1;
+    double res = o->suite->resolve;
+    if (res <= 0)
+        return 0;
+    for (size_t i = 0; i < r->cmp.n; i++) {
+        const perf_cmp_row *x = &r->cmp.rows[i];
+        if (x->paired && x->status == PERF_ROW_OK && !perf_row_is_count(x) &&
+            x->v.verdict != PERF_VERDICT_REGRESSION && (x->mde90 < 0 || x->mde90 > res))
+            return 1;
+    }
+    return 0;
+}
+
 int perf_ab_run(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
 {
     memset(r, 0, sizeof *r);

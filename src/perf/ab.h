@@ -54,6 +54,13 @@ int perf_ab_run(const perf_ab_opts *o, perf_ab_result *r, perf_error *e);
 int perf_ab_extend(const perf_ab_opts *o, perf_ab_result *r, unsigned more, perf_error *e);
 void perf_ab_result_free(perf_ab_result *r);
 
+/* 1 when r earns more rounds: a row is INCONCLUSIVE, or (the suite's
+ * resolve > 0) a paired wall-clock row that is not already a REGRESSION
+ * resolves only slowdowns above resolve. A SAME from a row that could not
+ * see 5% is not an answer; each extra look is still held to p < alpha and
+ * the whole interval beyond the floor. The caller caps the rounds. */
+int perf_ab_wants_more(const perf_ab_opts *o, const perf_ab_result *r);
+
 /* Context for perf_floor_from_history (compare.h's lookup callback). */
 typedef struct perf_floor_ctx {
     perf_history *h;

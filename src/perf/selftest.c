@@ -36,7 +36,7 @@ static int one_ab(const perf_selftest_opts *o, double freeze, perf_ab_result *r,
     ao.head_freeze = freeze;
     double t0 = perf_now();
     int rc = perf_ab_run(&ao, r, e);
-    while (!rc && r->cmp.inconclusive && r->rounds < o->max_rounds) {
+    while (!rc && perf_ab_wants_more(&ao, r) && r->rounds < o->max_rounds) {
         unsigned more = r->rounds + r->rounds > o->max_rounds ? o->max_rounds - r->rounds
                                                               : r->rounds;
         rc = perf_ab_extend(&ao, r, more, e);

@@ -133,6 +133,10 @@ typedef struct perf_suite {
     perf_suite_override ov[PERF_SUITE_MAX_OVERRIDES]; /* suite-wide       */
     size_t nov;
     int pairing;           /* PERF_PAIRING_*, default ABBA                 */
+    double resolve;        /* ab: while a paired wall-clock row resolves
+                              only slowdowns above this (its mde90; e.g.
+                              0.05), add rounds up to max_rounds as for an
+                              INCONCLUSIVE row (0 = only INCONCLUSIVE)    */
     int crossover;         /* ab judges crossover units of two rounds
                               (perf/pairing.h; default 0: single pairs)  */
     unsigned ab_reps;      /* repetitions per bench process in ab (default
