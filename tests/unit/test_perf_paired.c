@@ -28,6 +28,7 @@
 #include "perf/ab.h"
 #include "perf/compare.h"
 #include "perf/freeze.h"
+#include "perf/lookback.h"
 #include "perf/metrics.h"
 #include "perf/pairing.h"
 #include "perf/proc.h"
@@ -506,6 +507,47 @@ static void test_wants_more_rounds(void **state)
     assert_int_equal(perf_ab_wants_more(&o, &r), 1);
 }
 
+/* The lookback window's filter: suite parameters and first-parent
+ * ancestry (before: machine, sync, suite name, clean, no injection only,
+ * so a run of a side branch or of other parameters joined the window). */
+static void test_lookback_comparable(void **state)
+{
+    (void)state;
+    const char *a1 = "1111111111111111111111111111111111111111";
+    const char *a2 = "2222222222222222222222222222222222222222";
+    const char *side = "3333333333333333333333333333333333333333";
+    char anc[200];
+    snprintf(anc, sizeof anc, "%s\n%s", a2, a1);
+    perf_run_info head, r;
+    memset(&head, 0, sizeof head);
+    memset(&r, 0, sizeof r);
+    head.id = 10;
+    strcpy(head.commit, a2);
+    head.suite_text = "[suite]\nkeys = 20000\n";
+    r.id = 5;
+    strcpy(r.commit, a1);
+    r.suite_text = "[suite]\nkeys = 20000\n";
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 1);
+    assert_int_equal(perf_lookback_comparable(&head, &r, 4, anc), 0); /* after upto */
+    strcpy(r.commit, side);
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0); /* side branch */
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, NULL), 1); /* git unknown */
+    r.commit[0] = '\0';
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0); /* commit unknown */
+    strcpy(r.commit, "11111111"); /* a prefix of an ancestor is not one */
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0);
+    strcpy(r.commit, a1);
+    r.suite_text = "[suite]\nkeys = 100000\n";
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0); /* other parameters */
+    r.suite_text = NULL; /* recorded without a text: kept */
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 1);
+    r.dirty = 1;
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0);
+    r.dirty = 0;
+    r.inject_slowdown = 5;
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0);
+}
+
 static void test_suite_data_keys(void **state)
 {
     (void)state;
@@ -630,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_crossover_cancels_core_advantage),
         cmocka_unit_test(test_suite_data_keys),
         cmocka_unit_test(test_wants_more_rounds),
+        cmocka_unit_test(test_lookback_comparable),
         cmocka_unit_test(test_mde_and_pairs_for),
         cmocka_unit_test(test_simulator_between_variance),
     };
