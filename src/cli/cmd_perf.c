@@ -149,6 +149,10 @@ static const cmd_help helps[] = {
      "  --inject-freeze PCT    head side only: its bench processes are stopped\n"
      "                         (SIGSTOP/SIGCONT) PCT% of every 20 ms: a slowdown\n"
      "                         instruction counts cannot see\n"
+     "  --head-options LIST    head side only: engine options (LIGHTNING_BENCH_OPTIONS)\n"
+     "                         after the suite's, e.g. the off-CPU injector\n"
+     "                         inject_every=1000 (a syscall per 1000 ops) or\n"
+     "                         inject_every=1000,inject_sleep_us=20 (a sleep)\n"
      "  --record-head-as-run   record the head side as a `run` (what trend, check\n"
      "                         and report read; `make perf` does this)\n"
      "  --max-rounds N         while the verdict is inconclusive, add rounds (doubling)\n"
@@ -245,7 +249,7 @@ typedef struct opts {
     const char *md, *html, *csv, *json, *junit, *comment, *site;
     const char *good, *bad, *build_cmd, *built_bin;
     const char *good_bin, *steps_file, *cache, *repo, *floor_machine;
-    const char *gate_on, *to, *machine;
+    const char *gate_on, *to, *machine, *head_options;
     const char *from_json[64];
     int n_from_json;
     int quick, force, no_record, all, help, establish, record_run;
@@ -287,6 +291,7 @@ static const optdef optdefs[] = {
     {"head", T_STR, O(head), "ab"},
     {"base-bin", T_STR, O(base_bin), "ab"},
     {"head-bin", T_STR, O(head_bin), "ab"},
+    {"head-options", T_STR, O(head_options), "ab"},
     {"against", T_STR, O(against), "check"},
     {"force", T_FLAG, O(force), "check,ab"},
     {"gate-on", T_STR, O(gate_on), "check,ab"},
@@ -1320,6 +1325,7 @@ static int cmd_ab(ctx *c)
                        .head_bin = head_bin,
                        .head_inject = o->inject,
                        .head_freeze = o->freeze,
+                       .head_options = o->head_options,
                        .rounds = rounds,
                        .scratch = c->scratch,
                        .progress = &pr,

@@ -84,6 +84,7 @@ int perf_ab_run(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
     r->head.bin = o->head_bin;
     r->head.inject_pct = o->head_inject;
     r->head.freeze_pct = o->head_freeze;
+    r->head.engine_options = o->head_options;
     return perf_ab_extend(o, r, o->rounds, e);
 }
 

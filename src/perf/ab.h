@@ -32,6 +32,8 @@ typedef struct perf_ab_opts {
     double base_inject, head_inject;  /* --inject-slowdown per side, %   */
     double head_freeze;               /* --inject-freeze: head stopped this
                                          % of its wall time (freeze.h)     */
+    const char *head_options;         /* --head-options: the head side's
+                                         extra LIGHTNING_BENCH_OPTIONS     */
     unsigned rounds;
     const char *scratch;
     perf_progress *progress;

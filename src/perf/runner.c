@@ -205,7 +205,7 @@ static int call_no;
 /* One bench process of one side, from spawn to parsed samples; started and
  * finished separately so a duet can run two at once. */
 typedef struct call {
-    char json[4096], out[4096], err[4096], tmpenv[4200], optenv[300];
+    char json[4096], out[4096], err[4096], tmpenv[4200], optenv[600];
     argv_buf a;
     pid_t pid;
     perf_freeze fz;
@@ -226,8 +226,10 @@ static int call_start(const perf_suite *s, const group *g, perf_side *side, unsi
         return perf_seterr(e, "bench command line too long for [%s]", g->names);
     /* The suite's engine_options reach the engine as the bench reads them
      * (bench/engine_lightning.c: LIGHTNING_BENCH_OPTIONS). */
-    perf_fmt(c->optenv, sizeof c->optenv, "LIGHTNING_BENCH_OPTIONS=%s", s->engine_options);
-    char *env[] = {c->tmpenv, s->engine_options[0] ? c->optenv : NULL, NULL};
+    const char *so_ = side->engine_options ? side->engine_options : "";
+    perf_fmt(c->optenv, sizeof c->optenv, "LIGHTNING_BENCH_OPTIONS=%s%s%s", s->engine_options,
+             s->engine_options[0] && so_[0] ? "," : "", so_);
+    char *env[] = {c->tmpenv, s->engine_options[0] || so_[0] ? c->optenv : NULL, NULL};
     /* Only a frozen side needs its own process group: the freezer stops
      * the whole group, and a child in our group would stop us too. */
     int freeze = side->freeze_pct > 0 && !g->counts;
