@@ -175,14 +175,34 @@ static void simulate(perf_rng *r, size_t pairs, double common, double own, doubl
     }
 }
 
+/* The options ab uses for a simulated comparison (no power simulation,
+ * fewer resamples: these tests run hundreds). */
+/* A one-section duet suite (read-random) for the simulated comparisons. */
+static void duet_read_suite(perf_suite *s)
+{
+    perf_error e;
+    assert_int_equal(perf_suite_parse_string("[suite]\nname = t\npairing = duet\n"
+                                             "[read]\nworkload = read-random\n",
+                                             "t", s, &e),
+                     0);
+}
+
+static void sim_opts(perf_cmp_opts *o, int paired, int crossover)
+{
+    perf_cmp_opts_default(o);
+    o->mode = PERF_CMP_AB;
+    o->one_per_proc = 1;
+    o->estimate_power = 0;
+    o->resamples = 2000;
+    o->paired = paired;
+    o->crossover = crossover;
+}
+
 static void rates(int paired, double slow, unsigned trials, unsigned *reg, unsigned *inc)
 {
     perf_suite s;
     perf_error e;
-    assert_int_equal(perf_suite_parse_string("[suite]\nname = t\npairing = duet\n"
-                                             "[read]\nworkload = read-random\n",
-                                             "t", &s, &e),
-                     0);
+    duet_read_suite(&s);
     perf_rng r;
     perf_rng_seed(&r, 1717);
     *reg = *inc = 0;
@@ -190,12 +210,7 @@ static void rates(int paired, double slow, unsigned trials, unsigned *reg, unsig
         perf_sample_set b = {0}, h = {0};
         simulate(&r, 20, 0.10, 0.02, 0.02, slow, &b, &h);
         perf_cmp_opts o;
-        perf_cmp_opts_default(&o);
-        o.mode = PERF_CMP_AB;
-        o.one_per_proc = 1;
-        o.estimate_power = 0;
-        o.resamples = 2000;
-        o.paired = paired;
+        sim_opts(&o, paired, 0);
         perf_comparison c = {0};
         assert_int_equal(perf_compare(&s, &b, &h, &o, &c, &e), 0);
         assert_int_equal(c.n, 1);
@@ -417,10 +432,7 @@ static unsigned core_regressions(int crossover, unsigned trials)
 {
     perf_suite s;
     perf_error e;
-    assert_int_equal(perf_suite_parse_string("[suite]\nname = t\npairing = duet\n"
-                                             "[read]\nworkload = read-random\n",
-                                             "t", &s, &e),
-                     0);
+    duet_read_suite(&s);
     perf_rng r;
     perf_rng_seed(&r, 2026);
     unsigned reg = 0;
@@ -429,13 +441,7 @@ static unsigned core_regressions(int crossover, unsigned trials)
         /* measured on this VM: one core 7-9% faster at read-random */
         simulate_cores(&r, 32, 0.08, 0.01, 0.05, &b, &h);
         perf_cmp_opts o;
-        perf_cmp_opts_default(&o);
-        o.mode = PERF_CMP_AB;
-        o.one_per_proc = 1;
-        o.estimate_power = 0;
-        o.resamples = 2000;
-        o.paired = 1;
-        o.crossover = crossover;
+        sim_opts(&o, 1, crossover);
         perf_comparison c = {0};
         assert_int_equal(perf_compare(&s, &b, &h, &o, &c, &e), 0);
         assert_int_equal(c.rows[0].paired, 1);
