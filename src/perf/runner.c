@@ -238,7 +238,9 @@ static int call_start(const perf_suite *s, const group *g, perf_side *side, unsi
     remove(c->json);
     if (perf_proc_start(c->a.argv, env, c->out, c->err, &so, &c->pid, e))
         return -1;
-    if (freeze && perf_freeze_start(&c->fz, c->pid, side->freeze_pct, 0, e)) {
+    /* Duet sections are single-threaded: their freeze follows the
+     * process's CPU time, so it is the same slowdown at any load. */
+    if (freeze && perf_freeze_start(&c->fz, c->pid, side->freeze_pct, 0, g->duet, e)) {
         kill(c->pid, SIGKILL);
         perf_proc_reap(c->pid, side->bin, NULL);
         return -1;
