@@ -168,6 +168,10 @@ static int suite_key(pctx *c, const char *k, const char *v)
         if (parse_double(v, &d) || d < 0 || d >= 50)
             return fail(c, "resolve must be a percentage in [0, 50), not '%s'%s", v, "");
         s->resolve = d / 100;
+    } else if (!strcmp(k, "duet_per_section")) {
+        if (strcmp(v, "0") && strcmp(v, "1"))
+            return fail(c, "duet_per_section must be 0 or 1, not '%s'%s", v, "");
+        s->duet_per_section = v[0] == '1';
     } else if (!strcmp(k, "crossover")) {
         if (strcmp(v, "0") && strcmp(v, "1"))
             return fail(c, "crossover must be 0 or 1, not '%s'%s", v, "");

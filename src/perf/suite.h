@@ -137,6 +137,10 @@ typedef struct perf_suite {
                               only slowdowns above this (its mde90; e.g.
                               0.05), add rounds up to max_rounds as for an
                               INCONCLUSIVE row (0 = only INCONCLUSIVE)    */
+    int duet_per_section;  /* 1: each duet section in its own pair of
+                              processes, so both sides start it together
+                              (default 0: sections of equal parameters
+                              share one process per side)                */
     int crossover;         /* ab judges crossover units of two rounds
                               (perf/pairing.h; default 0: single pairs)  */
     unsigned ab_reps;      /* repetitions per bench process in ab (default
