@@ -41,8 +41,8 @@ static void group_key(const perf_suite *s, const perf_suite_bench *b, char *out,
     int duet = !b->counts && b->pairing == PERF_PAIRING_DUET;
     /* duet_per_section: a slowed side lags, and with several workloads in
      * one process its later workloads overlap different ones of the other
-     * side (measured: a 5% freeze showed as 6-7% on read-random, the
-     * first, and 1-3% on write-random and mixed). */
+     * side; one duet per section keeps them side by side (measured per-unit
+     * sd 0.7-0.8% instead of 1.4-2.7% on read-random, txn, error-absent). */
     perf_fmt(out, cap, "%s|%ld|%.9g|%ld|%u|%s|%d|%d|%s", perf_suite_engines(s, b),
              perf_suite_keys(s, b), perf_suite_duration(s, b), perf_suite_ops(s, b),
              perf_suite_reps(s, b), b->args, b->counts, duet,
