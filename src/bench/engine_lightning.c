@@ -50,6 +50,8 @@ typedef struct lt_db {
     atomic_uint_fast64_t conflicts;
     double slowdown_pct;
     atomic_uint_fast64_t spin_iters; /* busy-loop iterations per op */
+    uint64_t inject_every;           /* > 0: every this many ops, a syscall */
+    uint64_t inject_sleep_us;        /* ... or, > 0, a sleep of this long   */
 } lt_db;
 
 typedef struct lt_ctx {
@@ -180,19 +182,41 @@ void bench_lightning_slowdown_set_iters(void *hv, uint64_t iters)
         atomic_store_explicit(&h->spin_iters, iters, memory_order_relaxed);
 }
 
+/* Ops of this thread since its last injected syscall or sleep. */
+static _Thread_local uint64_t lt_since_inject;
+
+/* LIGHTNING_BENCH_OPTIONS inject_every=N[,inject_sleep_us=U]: the off-CPU
+ * cost a regression adds without instructions of its own (callgrind counts
+ * user space only): one getppid() syscall, or a U us sleep, every N ops. */
+static void lt_inject_off_cpu(lt_db *h)
+{
+    lt_since_inject = 0;
+    if (h->inject_sleep_us) {
+        struct timespec ts = {(time_t)(h->inject_sleep_us / 1000000u),
+                              (long)(h->inject_sleep_us % 1000000u) * 1000L};
+        nanosleep(&ts, NULL);
+    } else {
+        (void)getppid();
+    }
+}
+
 static inline void lt_inject(lt_db *h)
 {
     uint64_t n = atomic_load_explicit(&h->spin_iters, memory_order_relaxed);
     if (n)
         bench_lightning_spin(n);
+    if (h->inject_every && ++lt_since_inject >= h->inject_every)
+        lt_inject_off_cpu(h);
 }
 
 /* LIGHTNING_BENCH_OPTIONS="name=value,..." sets engine options the bench
  * has no flag for, e.g. "hash_accelerator=0" (the cost of the accelerator
  * on writes), "verify_checksums=0", "cleaner=0", "compression=lz4",
- * "checkpoint_bytes=0", "segment_size=16777216". The run's description
+ * "checkpoint_bytes=0", "segment_size=16777216", and the adapter's
+ * off-CPU injector "inject_every=N" (a syscall every N ops) with
+ * "inject_sleep_us=U" (a sleep instead). The run's description
  * names the non-default ones. An unknown name or bad value is an error. */
-static int lt_env_options(ldb_options *o)
+static int lt_env_options(ldb_options *o, uint64_t *inject_every, uint64_t *inject_sleep_us)
 {
     const char *env = getenv("LIGHTNING_BENCH_OPTIONS");
     if (!env || !*env)
@@ -228,6 +252,8 @@ static int lt_env_options(ldb_options *o)
         else if (!strcmp(name, "checkpoint_bytes")) o->checkpoint_bytes = v;
         else if (!strcmp(name, "segment_size") && v > 0) o->segment_size = v;
         else if (!strcmp(name, "hash_seed")) o->hash_seed = v;
+        else if (!strcmp(name, "inject_every") && v > 0) *inject_every = v;
+        else if (!strcmp(name, "inject_sleep_us") && v <= 1000000) *inject_sleep_us = v;
         else goto bad;
         continue;
     bad:
@@ -235,7 +261,8 @@ static int lt_env_options(ldb_options *o)
         bench_engine_set_error("lightning: LIGHTNING_BENCH_OPTIONS: cannot use '%s' (names: "
                                "verify_checksums, hash_accelerator, cleaner (0|1), "
                                "checkpoint_bytes, segment_size (bytes), hash_seed (0: "
-                               "random), compression (none|lz4|zstd))", item);
+                               "random), compression (none|lz4|zstd), inject_every (ops), "
+                               "inject_sleep_us (<= 1000000))", item);
         return BENCH_EINVAL;
     }
     return BENCH_OK;
@@ -295,7 +322,7 @@ static int lt_open(const bench_engine_config *cfg, void **out, char *desc,
      * miss counts with them (measured: up to 0.25% between runs). */
     if (getenv(BENCH_COUNTS_ENV))
         h->opts.hash_seed = 0x4c69676874DBull;
-    rc = lt_env_options(&h->opts);
+    rc = lt_env_options(&h->opts, &h->inject_every, &h->inject_sleep_us);
     if (rc != BENCH_OK) {
         free(h);
         return rc;
@@ -331,7 +358,11 @@ static int lt_open(const bench_engine_config *cfg, void **out, char *desc,
             el += (size_t)snprintf(extra + el, sizeof extra - el, ", checkpoint_bytes %llu",
                                    (unsigned long long)h->opts.checkpoint_bytes);
         if (h->opts.hash_seed && el < sizeof extra)
-            snprintf(extra + el, sizeof extra - el, ", hash seed fixed");
+            el += (size_t)snprintf(extra + el, sizeof extra - el, ", hash seed fixed");
+        if (h->inject_every && el < sizeof extra)
+            snprintf(extra + el, sizeof extra - el, ", injected: %s every %llu ops",
+                     h->inject_sleep_us ? "a sleep" : "a syscall",
+                     (unsigned long long)h->inject_every);
         snprintf(desc, desc_cap,
                  "lightning %d.%d.%d: sync_mode %s%s, segments %.0f MiB, "
                  "verify_checksums %s%s; txn_put retries conflicts (max %d); "

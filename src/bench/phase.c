@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "bench/opstream.h"
+#include "bench/schedwait.h"
 #include "util/sys.h"
 
 #define LOOP_CHUNK 64                /* ops between looks at `stop` */
@@ -30,6 +31,8 @@ typedef struct worker {
     uint64_t quota;              /* iterations; UINT64_MAX in duration mode */
     uint64_t ops, notfound, items, rejected, accepted;
     uint64_t t_end;
+    int wait_ok;                 /* the run-queue wait below was read   */
+    uint64_t wait_ns, cpu_ns;    /* run-queue wait and CPU of the loop  */
     char err[512];
     unsigned char *keys;         /* MAX_BATCH keys, padding pre-written */
     const void *kptr[MAX_BATCH];
@@ -212,6 +215,8 @@ static void *worker_main(void *arg)
         pthread_cond_wait(&ph->cv, &ph->mu);
     pthread_mutex_unlock(&ph->mu);
     const bench_run_hooks *hk = ph->hooks;
+    uint64_t w0 = 0, w1 = 0, c0 = bench_thread_cpu_ns();
+    wk->wait_ok = bench_sched_wait_ns(&w0) == 0;
     if (rc == BENCH_OK) {
         if (hk && hk->worker_begin)
             hk->worker_begin(hk->arg);
@@ -220,6 +225,11 @@ static void *worker_main(void *arg)
             hk->worker_end(hk->arg);
     }
     wk->t_end = sys_now_ns();
+    wk->cpu_ns = bench_thread_cpu_ns() - c0;
+    if (wk->wait_ok && bench_sched_wait_ns(&w1) == 0 && w1 >= w0)
+        wk->wait_ns = w1 - w0;
+    else
+        wk->wait_ok = 0;
     if (rc == BENCH_OK)
         ph->eng->thread_fini(ph->h, wk->tctx);
     return NULL;
@@ -291,7 +301,7 @@ int bench_run_phase(phase *ph, phase_out *out, const bench_run_hooks *hooks,
 
     if (hooks && hooks->phase_begin)
         hooks->phase_begin(hooks->arg, info);
-    uint64_t t0 = sys_now_ns();
+    uint64_t t0 = sys_now_ns(), pcpu0 = bench_process_cpu_ns();
     pthread_mutex_lock(&ph->mu);
     ph->go = 1;
     pthread_cond_broadcast(&ph->cv);
@@ -325,6 +335,18 @@ int bench_run_phase(phase *ph, phase_out *out, const bench_run_hooks *hooks,
         ctr_on = 0;
     }
     out->seconds = (double)(t1 - t0) * 1e-9;
+    out->uncontended_s = -1;
+    if (spawned == 1 && wks[0].wait_ok) {
+        /* The worker's wait also holds the time the engine's own threads
+         * (checkpoint, cleaner) ran on its CPU -- the program's cost, which
+         * must stay in: only the wait beyond the CPU they used is taken
+         * out. Where they ran on another CPU this takes out less. */
+        uint64_t pcpu = bench_process_cpu_ns() - pcpu0;
+        uint64_t own = pcpu > wks[0].cpu_ns ? pcpu - wks[0].cpu_ns : 0;
+        uint64_t foreign = wks[0].wait_ns > own ? wks[0].wait_ns - own : 0;
+        double u = out->seconds - (double)foreign * 1e-9;
+        out->uncontended_s = u > 0 ? u : -1;
+    }
     out->ops = out->notfound = out->items = out->rejected = out->accepted = 0;
     for (int i = 0; i < spawned; i++) {
         worker *wk = &wks[i];

@@ -72,6 +72,9 @@ typedef struct phase {
 typedef struct phase_out {
     uint64_t ops, notfound, items, rejected, accepted;
     double seconds;
+    double uncontended_s;        /* seconds minus the wait other processes
+                                    caused (schedwait.h); < 0: unknown, or
+                                    more than one worker                  */
     bench_hist hist;             /* merged; owned by the caller */
     bench_counters_result ctr;
     int has_ctr;

@@ -153,6 +153,10 @@ static const cmd_help helps[] = {
      "  --inject-freeze PCT    head side only: its bench processes are stopped\n"
      "                         (SIGSTOP/SIGCONT) PCT% of every 20 ms: a slowdown\n"
      "                         instruction counts cannot see\n"
+     "  --head-options LIST    head side only: engine options (LIGHTNING_BENCH_OPTIONS)\n"
+     "                         after the suite's, e.g. the off-CPU injector\n"
+     "                         inject_every=1000 (a syscall per 1000 ops) or\n"
+     "                         inject_every=1000,inject_sleep_us=20 (a sleep)\n"
      "  --record-head-as-run   record the head side as a `run` (what trend, check\n"
      "                         and report read; `make perf` does this)\n"
      "  --max-rounds N         while the verdict is inconclusive, add rounds (doubling)\n"
@@ -282,6 +286,7 @@ static const optdef optdefs[] = {
     {"head", T_STR, O(head), "ab"},
     {"base-bin", T_STR, O(base_bin), "ab"},
     {"head-bin", T_STR, O(head_bin), "ab"},
+    {"head-options", T_STR, O(head_options), "ab"},
     {"against", T_STR, O(against), "check"},
     {"force", T_FLAG, O(force), "check,ab,calibrate"},
     {"gate-on", T_STR, O(gate_on), "check,ab"},

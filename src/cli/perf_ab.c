@@ -205,6 +205,7 @@ int pcli_cmd_ab(ctx *c)
                        .head_bin = head_bin,
                        .head_inject = o->inject,
                        .head_freeze = o->freeze,
+                       .head_options = o->head_options,
                        .rounds = rounds,
                        .scratch = c->scratch,
                        .progress = &pr,
@@ -223,10 +224,14 @@ int pcli_cmd_ab(ctx *c)
      * still held to p < alpha and the whole interval beyond the floor. */
     /* A paired INCONCLUSIVE row has a proven slowdown of unknown size:
      * worth sizing even when another row already fails the gate. */
-    while (!e && r.cmp.inconclusive && r.rounds < maxr) {
+    while (!e && perf_ab_wants_more(&ao, &r) && r.rounds < maxr) {
         unsigned more = r.rounds + r.rounds > maxr ? maxr - r.rounds : r.rounds;
         perf_progress_clear(&pr);
-        fprintf(stderr, "lightning perf: inconclusive after %u rounds; adding %u (--max-rounds %u)\n",
+        char why[64];
+        perf_fmt(why, sizeof why, r.cmp.inconclusive ? "inconclusive"
+                                                     : "a row cannot resolve %g%% yet",
+                 100 * s.resolve);
+        fprintf(stderr, "lightning perf: %s after %u rounds; adding %u (--max-rounds %u)\n", why,
                 r.rounds, more, maxr);
         pr.total += (unsigned)perf_runner_interleaved_calls(&s, more, 1);
         e = perf_ab_extend(&ao, &r, more, &c->e);

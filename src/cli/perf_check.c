@@ -170,7 +170,7 @@ int pcli_cmd_check(ctx *c)
     }
     /* Runs, not repetitions, are the unit between runs: the wall-clock
      * rows are judged against the history's spread (perf/lookback.h). */
-    int window = perf_lookback_apply(c->h, &head, &hs, bid, co.alpha, &cmp, &c->e);
+    int window = perf_lookback_apply(c->h, c->root, &head, &hs, bid, co.alpha, &cmp, &c->e);
     if (window < 0) {
         cli_error("perf: %s", c->e.msg);
         goto out;

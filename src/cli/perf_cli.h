@@ -30,7 +30,7 @@ typedef struct opts {
     const char *md, *html, *csv, *json, *junit, *comment, *site;
     const char *good, *bad, *build_cmd, *built_bin;
     const char *good_bin, *steps_file, *cache, *repo, *floor_machine;
-    const char *gate_on, *to, *machine;
+    const char *gate_on, *to, *machine, *head_options;
     const char *from_json[64];
     int n_from_json;
     int quick, force, no_record, all, help, establish, record_run;

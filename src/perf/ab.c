@@ -45,6 +45,7 @@ static int judge(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
     co.mode = PERF_CMP_AB;
     co.one_per_proc = 1;
     co.paired = 1;
+    co.crossover = o->suite->crossover;
     co.pair_seconds = r->rounds ? r->wall_s / r->rounds : 0;
     if (o->history) {
         co.floor_lookup = perf_floor_from_history;
@@ -54,6 +55,22 @@ static int judge(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
         return -1;
     perf_pair_holm(&r->cmp, co.alpha);
     perf_comparison_tally(&r->cmp);
+    return 0;
+}
+
+int perf_ab_wants_more(const perf_ab_opts *o, const perf_ab_result *r)
+{
+    if (r->cmp.inconclusive)
+        return 1;
+    double res = o->suite->resolve;
+    if (res <= 0)
+        return 0;
+    for (size_t i = 0; i < r->cmp.n; i++) {
+        const perf_cmp_row *x = &r->cmp.rows[i];
+        if (x->paired && x->status == PERF_ROW_OK && !perf_row_is_count(x) &&
+            x->v.verdict != PERF_VERDICT_REGRESSION && (x->mde90 < 0 || x->mde90 > res))
+            return 1;
+    }
     return 0;
 }
 
@@ -67,6 +84,7 @@ int perf_ab_run(const perf_ab_opts *o, perf_ab_result *r, perf_error *e)
     r->head.bin = o->head_bin;
     r->head.inject_pct = o->head_inject;
     r->head.freeze_pct = o->head_freeze;
+    r->head.engine_options = o->head_options;
     return perf_ab_extend(o, r, o->rounds, e);
 }
 
@@ -74,6 +92,10 @@ int perf_ab_extend(const perf_ab_opts *o, perf_ab_result *r, unsigned more, perf
 {
     perf_runner_opts ro = {.scratch = o->scratch, .progress = o->progress,
                            .counts_done = r->rounds > 0};
+    /* Rounds come in crossover units of two (pairing.h): an odd count
+     * would leave a half unit that the verdict drops. */
+    if (o->suite->crossover && (r->rounds + more) % 2)
+        more++;
     /* Continue the ABBA pattern where it stopped: an odd number of rounds
      * so far means the next round starts with B, which swapping the sides
      * for the call achieves. */

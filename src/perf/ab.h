@@ -10,8 +10,11 @@
  *   perf_ab_extend adds rounds to an existing result and recomputes the
  *   comparison (how bisect re-measures an inconclusive step).
  * - Wall-clock rows are judged by process pairs (perf/pairing.h: a duet
- *   or an ABBA round is one pair), so the process is the unit of
- *   replication; counts rows by perf/countcmp.h.
+ *   or an ABBA round is one pair, two consecutive rounds with swapped
+ *   cores or order one crossover unit with the suite's crossover = 1), so
+ *   the process is the unit of replication; counts rows by
+ *   perf/countcmp.h. With crossover both functions round an odd round
+ *   count up to even so every unit is complete.
  * - Nothing is written to the history here; perf_side_run_info turns a
  *   side into a run record for the caller to store.
  * - Single-threaded.
@@ -29,6 +32,8 @@ typedef struct perf_ab_opts {
     double base_inject, head_inject;  /* --inject-slowdown per side, %   */
     double head_freeze;               /* --inject-freeze: head stopped this
                                          % of its wall time (freeze.h)     */
+    const char *head_options;         /* --head-options: the head side's
+                                         extra LIGHTNING_BENCH_OPTIONS     */
     unsigned rounds;
     const char *scratch;
     perf_progress *progress;
@@ -50,6 +55,13 @@ typedef struct perf_ab_result {
 int perf_ab_run(const perf_ab_opts *o, perf_ab_result *r, perf_error *e);
 int perf_ab_extend(const perf_ab_opts *o, perf_ab_result *r, unsigned more, perf_error *e);
 void perf_ab_result_free(perf_ab_result *r);
+
+/* 1 when r earns more rounds: a row is INCONCLUSIVE, or (the suite's
+ * resolve > 0) a paired wall-clock row that is not already a REGRESSION
+ * resolves only slowdowns above resolve. A SAME from a row that could not
+ * see 5% is not an answer; each extra look is still held to p < alpha and
+ * the whole interval beyond the floor. The caller caps the rounds. */
+int perf_ab_wants_more(const perf_ab_opts *o, const perf_ab_result *r);
 
 /* Context for perf_floor_from_history (compare.h's lookup callback). */
 typedef struct perf_floor_ctx {

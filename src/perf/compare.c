@@ -364,9 +364,13 @@ int perf_compare(const perf_suite *s, const perf_sample_set *base, const perf_sa
                 r.floor_calibrated = cal;
                 int paired = 0;
                 if (o->paired) {
-                    perf_pair_ctx pc = {.mode = b->pairing == PERF_PAIRING_DUET ? "duet" : "ABBA",
+                    int dq = b->pairing == PERF_PAIRING_DUET;
+                    perf_pair_ctx pc = {.mode = o->crossover
+                                                    ? (dq ? "duet crossover" : "ABBA crossover")
+                                                    : (dq ? "duet" : "ABBA"),
                                         .alpha = o->alpha, .resamples = o->resamples,
-                                        .pair_seconds = o->pair_seconds};
+                                        .pair_seconds = o->pair_seconds,
+                                        .crossover = o->crossover};
                     paired = perf_pair_judge_row(&r, base, head, &keys[i], &pc);
                 }
                 if (paired < 0) {

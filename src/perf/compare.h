@@ -61,6 +61,8 @@ typedef struct perf_cmp_opts {
                                  (perf/pairing.h) when both sides have >= 8
                                  matching processes                        */
     double pair_seconds;      /* wall time per round, for INCONCLUSIVE hints */
+    int crossover;            /* with paired: judge crossover units of two
+                                 consecutive pairs (pairing.h)              */
 } perf_cmp_opts;
 
 void perf_cmp_opts_default(perf_cmp_opts *o);

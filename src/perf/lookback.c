@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "perf/pairing.h"
+#include "perf/proc.h"
 #include "perf/stats.h"
 #include "perf/stats_between.h"
 
@@ -67,10 +68,53 @@ static int cmp_tested(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int perf_lookback_apply(perf_history *h, const perf_run_info *head,
+int perf_lookback_comparable(const perf_run_info *head, const perf_run_info *r, int64_t upto,
+                             const char *ancestors)
+{
+    if (r->id >= head->id || r->id > upto || r->dirty != 0 || r->inject_slowdown > 0)
+        return 0;
+    if (head->suite_text && r->suite_text && strcmp(head->suite_text, r->suite_text))
+        return 0;
+    if (ancestors) {
+        size_t n = strlen(r->commit);
+        if (n != 40)
+            return 0;
+        for (const char *p = ancestors; (p = strstr(p, r->commit)); p += n)
+            if ((p == ancestors || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+                return 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* The head commit's first-parent line (newest first), malloc'd; NULL when
+ * git cannot say (no repository, unknown commit). */
+static char *first_parent_line(const char *repo, const char *commit)
+{
+    if (!repo || !repo[0] || strlen(commit) != 40)
+        return NULL;
+    /* 41 bytes a commit; 5000 commits reach far past a 20-run window. */
+    size_t cap = 5000 * 41 + 1;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    char c[41];
+    perf_strlcpy(c, commit, sizeof c);
+    char *argv[] = {"git", "-C", (char *)repo, "rev-list", "--first-parent", "--max-count=5000",
+                    c, NULL};
+    perf_error e2;
+    if (perf_proc_capture(argv, NULL, buf, cap, "/dev/null", &e2) != 0 || !buf[0]) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int perf_lookback_apply(perf_history *h, const char *repo, const perf_run_info *head,
                         const perf_sample_set *head_samples, int64_t upto, double alpha,
                         perf_comparison *cmp, perf_error *e)
 {
+    char *anc = first_parent_line(repo, head->commit);
     perf_run_info *runs = NULL;
     size_t nr = 0, nw = 0, kmax = 0, nt = 0;
     perf_sample_set *win = NULL;
@@ -79,13 +123,15 @@ int perf_lookback_apply(perf_history *h, const perf_run_info *head,
     int rc = -1;
     perf_run_filter f = {.kind = "run", .machine_id = head->machine_id,
                          .sync_mode = head->sync_mode, .suite = head->suite, .limit = 200};
-    if (perf_history_list_runs(h, &f, &runs, &nr, e))
+    if (perf_history_list_runs(h, &f, &runs, &nr, e)) {
+        free(anc);
         return -1;
+    }
     /* The newest comparable runs before the head, oldest first. */
     int64_t ids[PERF_BETWEEN_MAX_RUNS];
     for (size_t i = nr; i-- > 0 && nw < PERF_BETWEEN_MAX_RUNS;) {
         const perf_run_info *r = &runs[i];
-        if (r->id >= head->id || r->id > upto || r->dirty != 0 || r->inject_slowdown > 0)
+        if (!perf_lookback_comparable(head, r, upto, anc))
             continue;
         ids[PERF_BETWEEN_MAX_RUNS - 1 - nw++] = r->id;
     }
@@ -158,8 +204,10 @@ int perf_lookback_apply(perf_history *h, const perf_run_info *head,
         r->v.n_base = K;
         r->mde90 = 0;
         perf_fmt(r->note, sizeof r->note,
-                 "between runs: %zu-run window%s, sd %.1f%%/run, t %.2f (df %.0f)", K,
-                 from ? " after a change point" : "", 100 * b.s, b.t, b.df);
+                 "between runs: %zu-run window%s%s, sd %.1f%%/run, t %.2f (df %.0f)", K,
+                 from ? " after a change point" : "",
+                 anc ? "" : " (ancestry unknown: not filtered to first parents)", 100 * b.s,
+                 b.t, b.df);
         t[nt++] = (tested){ri, b.p};
         if (K > kmax)
             kmax = K;
@@ -187,5 +235,6 @@ out:
     free(y);
     free(t);
     perf_run_infos_free(runs, nr);
+    free(anc);
     return rc;
 }

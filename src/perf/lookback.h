@@ -16,9 +16,13 @@
  * floor). With K < 5 the row keeps the within-run verdict and its note
  * says "insufficient history".
  *
- * Not done (said here so nobody assumes it): runs are not filtered to
- * first-parent ancestors of the head commit, and bench parameters are not
- * compared (the suite name keys them).
+ * Comparable also means: the same suite text (so the same bench
+ * parameters: keys, duration, repetitions, args, engine options; runs
+ * recorded without a text are kept), and, when repo is given and git
+ * answers, a commit on the head commit's first-parent line (the main
+ * branch's history, not a side branch's experiments; a run whose commit
+ * is unknown is then left out). Without git the ancestry filter is off and
+ * every row's note says so.
  *
  * Contract: reads the history only; modifies cmp's rows in place and
  * re-tallies. Returns the largest K used (0 when no row had history), or
@@ -34,8 +38,15 @@
 #include "perf/history.h"
 #include "perf/sample.h"
 
-int perf_lookback_apply(perf_history *h, const perf_run_info *head,
+int perf_lookback_apply(perf_history *h, const char *repo, const perf_run_info *head,
                         const perf_sample_set *head_samples, int64_t upto, double alpha,
                         perf_comparison *cmp, perf_error *e);
+
+/* 1 when run r may stand in head's window: an earlier clean run up to
+ * `upto` without injection, with head's suite text (when both have one)
+ * and, when ancestors is not NULL, a commit in it (newline-separated full
+ * SHAs, `git rev-list --first-parent` output). Pure. */
+int perf_lookback_comparable(const perf_run_info *head, const perf_run_info *r, int64_t upto,
+                             const char *ancestors);
 
 #endif /* PERF_LOOKBACK_H */

@@ -111,6 +111,21 @@ out:
     return rc;
 }
 
+static double geo2(double x, double y)
+{
+    return x > 0 && y > 0 ? sqrt(x) * sqrt(y) : 0;
+}
+
+size_t perf_pairs_crossover(double *b, double *h, size_t n)
+{
+    size_t m = n / 2;
+    for (size_t u = 0; u < m; u++) {
+        b[u] = geo2(b[2 * u], b[2 * u + 1]);
+        h[u] = geo2(h[2 * u], h[2 * u + 1]);
+    }
+    return m;
+}
+
 static void fmt_time(double s, char *out, size_t cap)
 {
     if (s < 90)
@@ -129,6 +144,11 @@ int perf_pair_judge_row(perf_cmp_row *r, const perf_sample_set *base,
     size_t n;
     if (perf_samples_pairs(base, head, k, &b, &h, &n))
         return -1;
+    double unit_s = c->pair_seconds;
+    if (c->crossover) {
+        n = perf_pairs_crossover(b, h, n);
+        unit_s *= 2;
+    }
     if (n < PERF_PAIRS_MIN) {
         free(b), free(h);
         return 0;
@@ -163,9 +183,9 @@ int perf_pair_judge_row(perf_cmp_row *r, const perf_sample_set *base,
     if (x.mde90 < 0 || x.mde90 > 0.05) {
         double need = perf_paired_pairs_for(x.sd_log, 0.05, r->v.limit, c->alpha);
         char when[64] = "";
-        if (need > 0 && c->pair_seconds > 0) {
+        if (need > 0 && unit_s > 0) {
             char t[24];
-            fmt_time(need * c->pair_seconds, t, sizeof t);
+            fmt_time(need * unit_s, t, sizeof t);
             perf_fmt(when, sizeof when, " (~%s here)", t);
         }
         if (need > 0)

@@ -42,7 +42,21 @@ typedef struct perf_pair_ctx {
     double alpha;
     unsigned resamples;
     double pair_seconds;   /* wall time one pair costs here; 0 = unknown   */
+    int crossover;         /* judge crossover units (perf_pairs_crossover)
+                              instead of single pairs                     */
 } perf_pair_ctx;
+
+/* Crossover units: pairs 2u and 2u+1 (consecutive rounds, in which the
+ * runner swaps which core -- duet -- or which order -- ABBA -- each side
+ * gets) become one unit whose base and head values are the geometric
+ * means of the two rounds' values, so the unit's log ratio is the mean of
+ * the two rounds' log ratios and a fixed core or order advantage cancels
+ * exactly. Measured here: one of this VM's two cores ran read-random 7-9%
+ * faster than the other, which alternating cores turned into a 7% per-pair
+ * spread. In place over b and h (n values each); returns the unit count
+ * n/2 (an odd last pair is dropped). A value <= 0 in either pair makes the
+ * unit's value 0, so the verdict still refuses it (EDOMAIN). */
+size_t perf_pairs_crossover(double *b, double *h, size_t n);
 
 /* The minimum pairs a paired row needs: the exact signed-rank test cannot
  * reach alpha = 0.01 with fewer than 8. */

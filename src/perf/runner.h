@@ -49,6 +49,10 @@ typedef struct perf_side {
     double inject_pct;       /* > 0: --inject-slowdown for this side      */
     double freeze_pct;       /* > 0: this side's wall-clock processes are
                                 stopped this % of the time (perf/freeze.h) */
+    const char *engine_options; /* this side's LIGHTNING_BENCH_OPTIONS, after
+                                the suite's (e.g. the off-CPU injector
+                                "inject_every=1000,inject_sleep_us=20");
+                                NULL or "" = none                          */
     perf_sample_set samples; /* accumulated                              */
     perf_bench_doc meta;     /* first document's machine/build           */
     int have_meta;

@@ -225,7 +225,15 @@ typedef struct perf_edivisive_opts {
     unsigned permutations;/* default 199                                   */
     size_t min_segment;   /* >= 2, default 5                               */
     uint64_t seed;        /* default PERF_DEFAULT_SEED                     */
+    int variable_end;     /* 1 (default): the paper's estimator, the split
+                             end kappa searched too; 0: kappa fixed at the
+                             segment end (Hunter/Otava). Series longer than
+                             PERF_EDIVISIVE_VAREND_MAX use the fixed end   */
 } perf_edivisive_opts;
+
+/* Longest series searched with a variable end: it keeps an (n+1)^2 table
+ * of distance sums (8 MB at 1000). */
+#define PERF_EDIVISIVE_VAREND_MAX 1000
 
 void perf_edivisive_opts_default(perf_edivisive_opts *o);
 

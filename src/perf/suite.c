@@ -165,6 +165,27 @@ static int suite_key(pctx *c, const char *k, const char *v)
         perf_strlcpy(s->sync, v, sizeof s->sync);
     } else if (!strcmp(k, "args")) {
         perf_strlcpy(s->args, v, sizeof s->args);
+    } else if (!strcmp(k, "resolve")) {
+        if (parse_double(v, &d) || d < 0 || d >= 50)
+            return fail(c, "resolve must be a percentage in [0, 50), not '%s'%s", v, "");
+        s->resolve = d / 100;
+    } else if (!strcmp(k, "duet_per_section")) {
+        if (strcmp(v, "0") && strcmp(v, "1"))
+            return fail(c, "duet_per_section must be 0 or 1, not '%s'%s", v, "");
+        s->duet_per_section = v[0] == '1';
+    } else if (!strcmp(k, "crossover")) {
+        if (strcmp(v, "0") && strcmp(v, "1"))
+            return fail(c, "crossover must be 0 or 1, not '%s'%s", v, "");
+        s->crossover = v[0] == '1';
+    } else if (!strcmp(k, "engine_options")) {
+        if (strlen(v) >= sizeof s->engine_options)
+            return fail(c, "engine_options must be under 256 characters%s%s", "", "");
+        perf_strlcpy(s->engine_options, v, sizeof s->engine_options);
+    } else if (!strcmp(k, "data_dir")) {
+        if (v[0] != '/' || strlen(v) >= sizeof s->data_dir)
+            return fail(c, "data_dir must be an absolute path under 512 characters, not '%s'%s",
+                        v, "");
+        perf_strlcpy(s->data_dir, v, sizeof s->data_dir);
     } else if (!strcmp(k, "keys")) {
         if (parse_long(v, &s->keys) || s->keys < 1)
             return fail(c, "keys must be a positive integer, not '%s'%s", v, "");

@@ -117,6 +117,10 @@ typedef struct perf_suite {
     char engines[128];
     char sync[16];
     char args[512];
+    char engine_options[256]; /* LIGHTNING_BENCH_OPTIONS of every bench
+                              process ("" = the engine's defaults)        */
+    char data_dir[512];    /* bench --dir: where the data directories are
+                              made ("" = the run's scratch directory)     */
     long keys;
     double duration;
     long ops;
@@ -129,6 +133,16 @@ typedef struct perf_suite {
     perf_suite_override ov[PERF_SUITE_MAX_OVERRIDES]; /* suite-wide       */
     size_t nov;
     int pairing;           /* PERF_PAIRING_*, default ABBA                 */
+    double resolve;        /* ab: while a paired wall-clock row resolves
+                              only slowdowns above this (its mde90; e.g.
+                              0.05), add rounds up to max_rounds as for an
+                              INCONCLUSIVE row (0 = only INCONCLUSIVE)    */
+    int duet_per_section;  /* 1: each duet section in its own pair of
+                              processes, so both sides start it together
+                              (default 0: sections of equal parameters
+                              share one process per side)                */
+    int crossover;         /* ab judges crossover units of two rounds
+                              (perf/pairing.h; default 0: single pairs)  */
     unsigned ab_reps;      /* repetitions per bench process in ab (default
                               1); each process counts once, as the median
                               of its repetitions                          */

@@ -548,6 +548,16 @@ static void test_duet_pairs_and_lookback(void **state)
     HAS(out_buf, "selftest: 2 A/A and 2 comparisons with the head frozen 5% of its wall time");
     HAS(out_buf, "false-alarm rate: 0 of 2 A/A rows (0.0%); power at 5%: 0 of 2");
     HAS(out_buf, "A/A    exits: 2 pass");
+    HAS(out_buf, "frozen: INCONCL.");
+    HAS(out_buf, ", load "); /* each run's load average beside its result */
+    /* crossover = 1: two rounds with swapped cores are one unit. */
+    write_file(duet,
+               "[suite]\nname = fakeduet\nkeys = 100\nreps = 2\nrounds = 16\npairing = duet\n"
+               "ab_reps = 2\ncrossover = 1\n[read]\nworkload = read-random\n",
+               0);
+    EXPECT(perf("ab", "--suite", duet, "--base-bin", fake("A"), "--head-bin", fake("B"), NULL),
+           1);
+    HAS(out_buf, "duet crossover, 8 pairs");
     /* A suite key of the wrong kind is refused with its line. */
     write_file(duet, "[suite]\nname = x\npairing = sometimes\n[read]\nworkload = read-random\n",
                0);

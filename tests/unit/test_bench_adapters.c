@@ -626,6 +626,21 @@ static void test_bad_config(void **state)
 
 /* LIGHTNING_BENCH_OPTIONS: a bad item is a clear BENCH_EINVAL naming it;
  * good ones reach the engine and the description says so. */
+/* Each of bad[] in LIGHTNING_BENCH_OPTIONS: open refuses it (EINVAL, no
+ * handle, a message naming the variable). */
+static void expect_refused(const bench_engine *e, const bench_engine_config *cfg,
+                           const char *const *bad, size_t n)
+{
+    char desc[512];
+    for (size_t i = 0; i < n; i++) {
+        void *h = NULL;
+        setenv("LIGHTNING_BENCH_OPTIONS", bad[i], 1);
+        assert_int_equal(e->open(cfg, &h, desc, sizeof desc), BENCH_EINVAL);
+        assert_null(h);
+        assert_non_null(strstr(bench_engine_error(), "LIGHTNING_BENCH_OPTIONS"));
+    }
+}
+
 static void test_lightning_env_options(void **state)
 {
     (void)state;
@@ -639,13 +654,7 @@ static void test_lightning_env_options(void **state)
     static const char *const bad[] = {"bogus", "hash_accelerator=2", "cleaner=", "=1",
                                       "compression=snappy", "segment_size=-5",
                                       "verify_checksums=1x"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        void *h = NULL;
-        setenv("LIGHTNING_BENCH_OPTIONS", bad[i], 1);
-        assert_int_equal(e->open(&cfg, &h, desc, sizeof desc), BENCH_EINVAL);
-        assert_null(h);
-        assert_non_null(strstr(bench_engine_error(), "LIGHTNING_BENCH_OPTIONS"));
-    }
+    expect_refused(e, &cfg, bad, sizeof bad / sizeof bad[0]);
     setenv("LIGHTNING_BENCH_OPTIONS",
            "hash_accelerator=0,verify_checksums=0,compression=lz4,checkpoint_bytes=0", 1);
     void *h = NULL;
@@ -670,6 +679,54 @@ static void test_lightning_env_options(void **state)
     assert_null(strstr(desc, "checkpoint_bytes"));
     assert_int_equal(e->close(h), BENCH_OK);
     tu_rmdir(root);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The off-CPU injector (inject_every, inject_sleep_us): a sleep every N
+ * ops costs wall time (20 gets with a 5 ms sleep every 4: >= 25 ms), is
+ * named in the description, and bad values are refused. */
+static void test_lightning_off_cpu_injector(void **state)
+{
+    (void)state;
+    char root[64], desc[512];
+    make_tmp(root, sizeof root);
+    const bench_engine *e = bench_engine_find("lightning");
+    bench_engine_config cfg;
+    default_cfg(&cfg, root, 7, 1);
+    cfg.sync_mode = BENCH_SYNC_NONE;
+    static const char *const bad[] = {"inject_every=0", "inject_sleep_us=2000000",
+                                      "inject_every=x"};
+    expect_refused(e, &cfg, bad, sizeof bad / sizeof bad[0]);
+    setenv("LIGHTNING_BENCH_OPTIONS", "inject_every=4,inject_sleep_us=5000", 1);
+    void *h = NULL;
+    assert_int_equal(e->open(&cfg, &h, desc, sizeof desc), BENCH_OK);
+    assert_non_null(strstr(desc, "injected: a sleep every 4 ops"));
+    void *t = NULL;
+    assert_int_equal(e->thread_init(h, &t), BENCH_OK);
+    char v[100] = {0}, out[100];
+    size_t vl = 0;
+    assert_int_equal(e->put(t, "key00001", 8, v, sizeof v), BENCH_OK);
+    double t0 = mono_s();
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(e->get(t, "key00001", 8, out, sizeof out, &vl), BENCH_OK);
+    double dt = mono_s() - t0;
+    print_message("# 20 gets, a 5 ms sleep every 4 ops: %.3f s\n", dt);
+    assert_true(dt >= 0.025);
+    e->thread_fini(h, t);
+    assert_int_equal(e->close(h), BENCH_OK);
+    setenv("LIGHTNING_BENCH_OPTIONS", "inject_every=1000", 1);
+    h = NULL;
+    assert_int_equal(e->open(&cfg, &h, desc, sizeof desc), BENCH_OK);
+    assert_non_null(strstr(desc, "injected: a syscall every 1000 ops"));
+    assert_int_equal(e->close(h), BENCH_OK);
+    unsetenv("LIGHTNING_BENCH_OPTIONS");
+    rm_tree(root);
 }
 
 static void *err_thread(void *arg)
@@ -788,6 +845,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_syncer);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_config);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_lightning_env_options);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_lightning_off_cpu_injector);
     for (const bench_engine *const *e = bench_engines(); *e; e++) {
         for (int m = BENCH_SYNC_NONE; m <= BENCH_SYNC_FULL; m++) {
             if (n >= MAX_TESTS)

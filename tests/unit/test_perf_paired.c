@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "perf/ab.h"
 #include "perf/compare.h"
 #include "perf/freeze.h"
+#include "perf/lookback.h"
 #include "perf/metrics.h"
 #include "perf/pairing.h"
 #include "perf/proc.h"
@@ -173,14 +176,34 @@ static void simulate(perf_rng *r, size_t pairs, double common, double own, doubl
     }
 }
 
+/* The options ab uses for a simulated comparison (no power simulation,
+ * fewer resamples: these tests run hundreds). */
+/* A one-section duet suite (read-random) for the simulated comparisons. */
+static void duet_read_suite(perf_suite *s)
+{
+    perf_error e;
+    assert_int_equal(perf_suite_parse_string("[suite]\nname = t\npairing = duet\n"
+                                             "[read]\nworkload = read-random\n",
+                                             "t", s, &e),
+                     0);
+}
+
+static void sim_opts(perf_cmp_opts *o, int paired, int crossover)
+{
+    perf_cmp_opts_default(o);
+    o->mode = PERF_CMP_AB;
+    o->one_per_proc = 1;
+    o->estimate_power = 0;
+    o->resamples = 2000;
+    o->paired = paired;
+    o->crossover = crossover;
+}
+
 static void rates(int paired, double slow, unsigned trials, unsigned *reg, unsigned *inc)
 {
     perf_suite s;
     perf_error e;
-    assert_int_equal(perf_suite_parse_string("[suite]\nname = t\npairing = duet\n"
-                                             "[read]\nworkload = read-random\n",
-                                             "t", &s, &e),
-                     0);
+    duet_read_suite(&s);
     perf_rng r;
     perf_rng_seed(&r, 1717);
     *reg = *inc = 0;
@@ -188,12 +211,7 @@ static void rates(int paired, double slow, unsigned trials, unsigned *reg, unsig
         perf_sample_set b = {0}, h = {0};
         simulate(&r, 20, 0.10, 0.02, 0.02, slow, &b, &h);
         perf_cmp_opts o;
-        perf_cmp_opts_default(&o);
-        o.mode = PERF_CMP_AB;
-        o.one_per_proc = 1;
-        o.estimate_power = 0;
-        o.resamples = 2000;
-        o.paired = paired;
+        sim_opts(&o, paired, 0);
         perf_comparison c = {0};
         assert_int_equal(perf_compare(&s, &b, &h, &o, &c, &e), 0);
         assert_int_equal(c.n, 1);
@@ -382,7 +400,7 @@ static void test_freeze_stops_the_group(void **state)
     perf_error e;
     assert_int_equal(perf_proc_start(argv, NULL, NULL, NULL, &so, &pid, &e), 0);
     perf_freeze f;
-    assert_int_equal(perf_freeze_start(&f, pid, 50, 20, &e), 0);
+    assert_int_equal(perf_freeze_start(&f, pid, 50, 20, 0, &e), 0);
     struct timespec ts = {0, 800 * 1000 * 1000};
     nanosleep(&ts, NULL);
     double cpu = cpu_seconds(pid);
@@ -393,9 +411,226 @@ static void test_freeze_stops_the_group(void **state)
     assert_true(f.stops >= 25); /* 40 periods of 20 ms */
     assert_true(cpu >= 0 && cpu <= 0.6);
     /* bad arguments are errors, not aborts */
-    assert_int_equal(perf_freeze_start(&f, pid, 0, 20, &e), -1);
-    assert_int_equal(perf_freeze_start(&f, pid, 95, 20, &e), -1);
-    assert_int_equal(perf_freeze_start(&f, 1, 5, 20, &e), -1);
+    assert_int_equal(perf_freeze_start(&f, pid, 0, 20, 0, &e), -1);
+    assert_int_equal(perf_freeze_start(&f, pid, 95, 20, 0, &e), -1);
+    assert_int_equal(perf_freeze_start(&f, 1, 5, 20, 0, &e), -1);
+}
+
+static double cpu_clock_s(pid_t pid)
+{
+    clockid_t cid;
+    struct timespec t;
+    if (clock_getcpuclockid(pid, &cid) || clock_gettime(cid, &t))
+        return -1;
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* The CPU schedule under contention: a spinner shares its CPU with a
+ * second one and is frozen 10%. The share of its own time (CPU + held
+ * stopped) it spends stopped must be the 10% asked for, though it gets a
+ * fraction of the CPU; the wall schedule would hold it 10% of wall time,
+ * whatever CPU it got. (schedstat is no referee here: it is updated at
+ * scheduling events, so two reads are off by up to a time slice, tens of
+ * ms under load.) Fails on the wall-only freezer, which has no CPU
+ * schedule. */
+static void test_freeze_on_cpu_time(void **state)
+{
+    (void)state;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    char *argv[] = {"/bin/sh", "-c", "while :; do :; done", NULL};
+    perf_spawn_opts so = {.own_pgroup = 1, .cpus = &one};
+    pid_t pid, hog;
+    perf_error e;
+    assert_int_equal(perf_proc_start(argv, NULL, NULL, NULL, &so, &hog, &e), 0);
+    assert_int_equal(perf_proc_start(argv, NULL, NULL, NULL, &so, &pid, &e), 0);
+    double c0 = cpu_clock_s(pid);
+    struct timespec ts = {0, 700 * 1000 * 1000};
+    perf_freeze f;
+    assert_int_equal(perf_freeze_start(&f, pid, 10, 20, 1, &e), 0);
+    nanosleep(&ts, NULL);
+    perf_freeze_stop(&f);
+    double cpu = cpu_clock_s(pid) - c0, held = (double)f.stopped_ns * 1e-9;
+    kill(pid, SIGKILL);
+    kill(hog, SIGKILL);
+    perf_proc_reap(pid, "sh", &e);
+    perf_proc_reap(hog, "sh", &e);
+    print_message("# freeze 10%% on CPU time, spinner sharing its CPU: cpu %.3f s of 0.7 s wall, "
+                  "%lu stops held %.3f s (%.1f%% of its own time)\n",
+                  cpu, f.stops, held, 100 * held / (cpu + held));
+    assert_true(c0 >= 0 && cpu > 0.036);
+    /* About one stop per 18 ms of its CPU time, not one per 20 ms of wall
+     * time (35 here). Measured 6-18 stops for 0.14-0.33 s of CPU: cycles
+     * run 18-22 ms of CPU (the first starts late, the last is cut short,
+     * and the CPU clock is read between naps). */
+    double want = cpu / 0.018;
+    assert_true((double)f.stops >= want * 0.75 - 1 && (double)f.stops <= want + 1.5);
+    assert_true(f.stops < 30);
+    /* ... each held 2 ms once it took effect (late holds paid back). */
+    assert_true(held / (double)f.stops > 0.0018 && held / (double)f.stops < 0.0024);
+}
+
+/* A duet whose two cores differ: round i puts base on core i % 2, and core
+ * 0 runs `core` faster (log factor); head takes (1 + slow) times as long;
+ * each process has its own noise (CV own). */
+static void simulate_cores(perf_rng *r, size_t rounds, double core, double own, double slow,
+                           perf_sample_set *b, perf_sample_set *h)
+{
+    for (size_t i = 0; i < rounds; i++) {
+        double cb = i % 2 ? 0 : core, ch = i % 2 ? core : 0;
+        push(b, (int)i, (int)i, 1e6 * exp(cb + own * perf_rng_normal(r)));
+        push(h, (int)i, (int)i, 1e6 / (1 + slow) * exp(ch + own * perf_rng_normal(r)));
+    }
+}
+
+static unsigned core_regressions(int crossover, unsigned trials)
+{
+    perf_suite s;
+    perf_error e;
+    duet_read_suite(&s);
+    perf_rng r;
+    perf_rng_seed(&r, 2026);
+    unsigned reg = 0;
+    for (unsigned t = 0; t < trials; t++) {
+        perf_sample_set b = {0}, h = {0};
+        /* measured on this VM: one core 7-9% faster at read-random */
+        simulate_cores(&r, 32, 0.08, 0.01, 0.05, &b, &h);
+        perf_cmp_opts o;
+        sim_opts(&o, 1, crossover);
+        perf_comparison c = {0};
+        assert_int_equal(perf_compare(&s, &b, &h, &o, &c, &e), 0);
+        assert_int_equal(c.rows[0].paired, 1);
+        reg += c.rows[0].v.verdict == PERF_VERDICT_REGRESSION;
+        perf_comparison_free(&c);
+        perf_samples_free(&b);
+        perf_samples_free(&h);
+    }
+    perf_suite_free(&s);
+    return reg;
+}
+
+/* Crossover units cancel a fixed core advantage: the design ab uses since
+ * the measured 7-9% core difference made per-pair ratios bimodal. Fails
+ * on the code before crossover units (judged pair by pair). */
+static void test_crossover_cancels_core_advantage(void **state)
+{
+    (void)state;
+    double b[4] = {100, 200, 100, 200}, h[4] = {90, 220, 0, 50};
+    assert_int_equal(perf_pairs_crossover(b, h, 4), 2);
+    assert_true(fabs(b[0] - sqrt(100.0 * 200)) < 1e-9 && fabs(h[0] - sqrt(90.0 * 220)) < 1e-9);
+    assert_true(h[1] == 0); /* a value <= 0 stays refusable */
+    assert_int_equal(perf_pairs_crossover(b, h, 3), 1);
+    unsigned with = core_regressions(1, 100), without = core_regressions(0, 100);
+    print_message("# 5%% slower, cores 8%% apart, 32 rounds: crossover %u, pair by pair %u "
+                  "REGRESSION of 100\n", with, without);
+    assert_true(with >= 95);
+    assert_true(without <= 20);
+}
+
+/* More rounds for a row that cannot resolve the suite's `resolve`: the
+ * old loop extended only INCONCLUSIVE, so a SAME with mde90 5.7% ended the
+ * run (measured: read-random -3.8%, Holm p 0.0499 at 16 units). */
+static void test_wants_more_rounds(void **state)
+{
+    (void)state;
+    perf_suite s;
+    memset(&s, 0, sizeof s);
+    perf_ab_opts o;
+    memset(&o, 0, sizeof o);
+    o.suite = &s;
+    perf_cmp_row rows[2];
+    memset(rows, 0, sizeof rows);
+    strcpy(rows[0].metric, "ops_per_sec_uncontended");
+    rows[0].paired = 1;
+    rows[0].status = PERF_ROW_OK;
+    rows[0].v.verdict = PERF_VERDICT_SAME;
+    rows[0].mde90 = 0.057;
+    strcpy(rows[1].metric, "ir_per_op"); /* a count row never asks for rounds */
+    rows[1].status = PERF_ROW_OK;
+    rows[1].mde90 = -1;
+    perf_ab_result r;
+    memset(&r, 0, sizeof r);
+    r.cmp.rows = rows;
+    r.cmp.n = 2;
+    assert_int_equal(perf_ab_wants_more(&o, &r), 0); /* resolve 0: only INCONCLUSIVE */
+    s.resolve = 0.05;
+    assert_int_equal(perf_ab_wants_more(&o, &r), 1);
+    rows[0].mde90 = 0.045;
+    assert_int_equal(perf_ab_wants_more(&o, &r), 0);
+    rows[0].mde90 = -1; /* "> 50%" */
+    assert_int_equal(perf_ab_wants_more(&o, &r), 1);
+    rows[0].v.verdict = PERF_VERDICT_REGRESSION; /* decided: no more needed */
+    assert_int_equal(perf_ab_wants_more(&o, &r), 0);
+    rows[0].paired = 0;
+    rows[0].v.verdict = PERF_VERDICT_SAME;
+    assert_int_equal(perf_ab_wants_more(&o, &r), 0); /* unpaired rows: not this rule */
+    r.cmp.inconclusive = 1;
+    assert_int_equal(perf_ab_wants_more(&o, &r), 1);
+}
+
+/* The lookback window's filter: suite parameters and first-parent
+ * ancestry (before: machine, sync, suite name, clean, no injection only,
+ * so a run of a side branch or of other parameters joined the window). */
+static void test_lookback_comparable(void **state)
+{
+    (void)state;
+    const char *a1 = "1111111111111111111111111111111111111111";
+    const char *a2 = "2222222222222222222222222222222222222222";
+    const char *side = "3333333333333333333333333333333333333333";
+    char anc[200];
+    snprintf(anc, sizeof anc, "%s\n%s", a2, a1);
+    perf_run_info head, r;
+    memset(&head, 0, sizeof head);
+    memset(&r, 0, sizeof r);
+    head.id = 10;
+    strcpy(head.commit, a2);
+    head.suite_text = "[suite]\nkeys = 20000\n";
+    r.id = 5;
+    strcpy(r.commit, a1);
+    r.suite_text = "[suite]\nkeys = 20000\n";
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 1);
+    assert_int_equal(perf_lookback_comparable(&head, &r, 4, anc), 0); /* after upto */
+    strcpy(r.commit, side);
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0); /* side branch */
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, NULL), 1); /* git unknown */
+    r.commit[0] = '\0';
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0); /* commit unknown */
+    strcpy(r.commit, "11111111"); /* a prefix of an ancestor is not one */
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0);
+    strcpy(r.commit, a1);
+    r.suite_text = "[suite]\nkeys = 100000\n";
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0); /* other parameters */
+    r.suite_text = NULL; /* recorded without a text: kept */
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 1);
+    r.dirty = 1;
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0);
+    r.dirty = 0;
+    r.inject_slowdown = 5;
+    assert_int_equal(perf_lookback_comparable(&head, &r, 9, anc), 0);
+}
+
+static void test_suite_data_keys(void **state)
+{
+    (void)state;
+    perf_suite s;
+    perf_error e;
+    assert_int_equal(perf_suite_parse_string("[suite]\nname = t\ndata_dir = /dev/shm\n"
+                                             "crossover = 1\nresolve = 5\n"
+                                             "engine_options = cleaner=0,checkpoint_bytes=0\n"
+                                             "[a]\nworkload = read-random\n",
+                                             "t", &s, &e),
+                     0);
+    assert_string_equal(s.data_dir, "/dev/shm");
+    assert_string_equal(s.engine_options, "cleaner=0,checkpoint_bytes=0");
+    assert_int_equal(s.crossover, 1);
+    assert_true(fabs(s.resolve - 0.05) < 1e-12);
+    perf_suite_free(&s);
+    assert_int_equal(perf_suite_parse_string("[suite]\nname = t\ndata_dir = shm\n"
+                                             "[a]\nworkload = read-random\n",
+                                             "t", &s, &e),
+                     -1);
+    assert_non_null(strstr(e.msg, "data_dir must be an absolute path"));
 }
 
 static void test_suite_pairing_keys(void **state)
@@ -496,7 +731,12 @@ int main(void)
         cmocka_unit_test(test_holm),
         cmocka_unit_test(test_between_runs),
         cmocka_unit_test(test_freeze_stops_the_group),
+        cmocka_unit_test(test_freeze_on_cpu_time),
         cmocka_unit_test(test_suite_pairing_keys),
+        cmocka_unit_test(test_crossover_cancels_core_advantage),
+        cmocka_unit_test(test_suite_data_keys),
+        cmocka_unit_test(test_wants_more_rounds),
+        cmocka_unit_test(test_lookback_comparable),
         cmocka_unit_test(test_mde_and_pairs_for),
         cmocka_unit_test(test_simulator_between_variance),
     };
