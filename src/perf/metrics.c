@@ -10,6 +10,9 @@
 static const perf_metric_info catalog[] = {
     {"ops_per_sec", "ops/s", PERF_HIGHER_IS_BETTER, PERF_KIND_THROUGHPUT,
      "operations per second of the measured phase"},
+    {"ops_per_sec_uncontended", "ops/s", PERF_HIGHER_IS_BETTER, PERF_KIND_THROUGHPUT,
+     "single-threaded rows: ops over the wall time less the CPU wait other processes "
+     "caused (bench/schedwait.h)"},
     {"latency_p50_ns", "ns", PERF_LOWER_IS_BETTER, PERF_KIND_LATENCY, "median latency"},
     {"latency_p90_ns", "ns", PERF_LOWER_IS_BETTER, PERF_KIND_LATENCY, "90th percentile latency"},
     {"latency_p95_ns", "ns", PERF_LOWER_IS_BETTER, PERF_KIND_LATENCY, "95th percentile latency"},

@@ -726,7 +726,7 @@ static void test_lightning_off_cpu_injector(void **state)
     assert_non_null(strstr(desc, "injected: a syscall every 1000 ops"));
     assert_int_equal(e->close(h), BENCH_OK);
     unsetenv("LIGHTNING_BENCH_OPTIONS");
-    rm_tree(root);
+    tu_rmdir(root);
 }
 
 static void *err_thread(void *arg)
