@@ -1,5 +1,5 @@
 /*
- * engine/durable.c — syncing sealed segments and named extents (see
+ * engine/durable.c — syncing sealed segments and named segments (see
  * durable.h).
  */
 #include "engine/durable.h"
@@ -14,7 +14,7 @@ typedef struct dur_item {
 } dur_item;
 
 /* Collects the segments under the commit mutex, syncs them outside it. */
-static int dur_sync_items(ldb *db, const dur_extent *x, size_t nx, uint64_t upto_id)
+static int dur_sync_items(ldb *db, const uint64_t *ids, size_t nx, uint64_t upto_id)
 {
     epoch_slot *slot = NULL;
     dur_item *it = NULL;
@@ -25,17 +25,18 @@ static int dur_sync_items(ldb *db, const dur_extent *x, size_t nx, uint64_t upto
      * the epoch, so the structure and its descriptor outlive this section. */
     epoch_enter(&db->ep, slot, &db->committed);
     pthread_mutex_lock(&db->commit_mu);
-    size_t cap = x ? nx : db->log.nsegs;
+    size_t cap = ids ? nx : db->log.nsegs;
     it = alloc_malloc((cap ? cap : 1) * sizeof *it);
     if (!it) {
         pthread_mutex_unlock(&db->commit_mu);
         rc = LDB_NOMEM;
         goto out;
     }
-    if (x) {
+    /* The end read here, under the mutex, is a frame boundary. */
+    if (ids) {
         for (size_t i = 0; i < nx; i++) {
-            log_segment *s = log_segment_by_id(&db->log, x[i].id);
-            if (s) it[n++] = (dur_item){s, x[i].end < s->end ? x[i].end : s->end};
+            log_segment *s = log_segment_by_id(&db->log, ids[i]);
+            if (s) it[n++] = (dur_item){s, s->end};
         }
     } else {
         for (size_t i = 0; i < db->log.nsegs && db->log.segs[i]->id <= upto_id; i++)
@@ -43,7 +44,7 @@ static int dur_sync_items(ldb *db, const dur_extent *x, size_t nx, uint64_t upto
     }
     pthread_mutex_unlock(&db->commit_mu);
     for (size_t i = 0; i < n && rc == LDB_OK; i++) rc = log_sync_segment(&db->log, it[i].s, it[i].end);
-    if (rc == LDB_OK && !x) rc = log_sync_dir(&db->log);
+    if (rc == LDB_OK && !ids) rc = log_sync_dir(&db->log);
 out:
     alloc_free(it);
     epoch_exit(slot);
@@ -56,8 +57,8 @@ int dur_sync_log(ldb *db, uint64_t upto_id)
     return dur_sync_items(db, NULL, 0, upto_id);
 }
 
-int dur_sync_extents(ldb *db, const dur_extent *x, size_t n)
+int dur_sync_segments(ldb *db, const uint64_t *ids, size_t n)
 {
     if (!n) return LDB_OK;
-    return dur_sync_items(db, x, n, 0);
+    return dur_sync_items(db, ids, n, 0);
 }

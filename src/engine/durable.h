@@ -10,7 +10,12 @@
  *
  * Invariant it provides: after dur_sync_log(db, id) returns LDB_OK, every
  * byte appended before the call to a segment numbered <= id is on disk,
- * and so is every segment file's directory entry.
+ * and so is every segment file's directory entry. Every durable prefix it
+ * makes ends at a frame boundary: frames are appended whole under the
+ * commit mutex, and it syncs up to a segment's end read under that mutex.
+ * That matters because recovery keeps or cuts a frame as a unit: a record
+ * whose own bytes are durable but whose frame's tail is not is cut off with
+ * the frame (a checkpoint naming it would then name nothing).
  *
  * Who may call: any thread outside the commit mutex (it takes it briefly);
  * segments are pinned with an epoch section of its own, so the cleaner may
@@ -26,12 +31,10 @@ struct ldb;
 
 int dur_sync_log(struct ldb *db, uint64_t upto_id);
 
-/* One segment's extent a caller needs durable (a checkpoint's named bytes). */
-typedef struct dur_extent {
-    uint64_t id, end;
-} dur_extent;
-/* Makes each [0, end) of segment id durable (a segment the cleaner has
- * removed since is skipped: nothing can name it after a reopen). */
-int dur_sync_extents(struct ldb *db, const dur_extent *x, size_t n);
+/* Makes each listed segment durable up to its end now (whole frames: every
+ * record appended before the call, with the rest of its frame). A segment
+ * the cleaner has removed since is skipped: nothing can name it after a
+ * reopen. For a checkpoint about to name records in these segments. */
+int dur_sync_segments(struct ldb *db, const uint64_t *ids, size_t n);
 
 #endif /* LDB_DURABLE_H */

@@ -17,7 +17,9 @@
  * found (docs/durability.md lists them), and each fails on the code before
  * its fix:
  *  - a checkpoint naming the cleaner's relocated copies before they were
- *    synced (power cut right after the MANIFEST install);
+ *    synced (power cut right after the MANIFEST install), and naming some
+ *    records of a relocation frame while syncing only up to them (the rest
+ *    of the frame, walked before the swap, was left unsynced);
  *  - an unwritten page inside the newest segment's unsynced tail, followed
  *    by frames that did reach the disk;
  *  - a sync failure reported to another thread while the cleaner syncs its
@@ -45,6 +47,7 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "engine/db.h"
 #include "engine/io.h"
 #include "lightningdb.h"
 #include "testutil.h"
@@ -390,6 +393,194 @@ static void test_checkpoint_names_only_durable_copies(void **state)
     free(dir);
 }
 
+/* ---- 1b. a checkpoint naming part of a relocation frame ---------------- */
+
+/* The cleaner relocates a victim's records in frames of up to 1024, in the
+ * victim's order; a checkpoint walks the index in key order. When the swap
+ * lands mid-walk, the keys already walked are named at their old place and
+ * the rest at their new one, inside the same frame. The checkpoint used to
+ * sync only up to the last byte it named, so a power cut right after the
+ * MANIFEST install kept part of the frame: recovery cuts a torn frame
+ * whole, and the records the checkpoint named in it were gone (reads said
+ * "corruption detected"). The CI failure of test_powerloss
+ * test_full_checkpoint_races_cleaner (seed 3019) was this; here it is
+ * forced: the victim holds high keys, then low ones; the walk is held after
+ * its first block (past the low keys) until the cleaner's first frame is
+ * in place, and the cleaner is held before its second frame (outside any
+ * sync) until the power-cut image is taken. */
+
+#define PF_KEYS 20000u
+#define PF_HIGH 19000u
+#define PF_BATCH 100u
+
+static unsigned pf_gen(unsigned i) { return i >= PF_HIGH && i % 10 < 3 ? 1u : 0u; }
+
+static void pf_val(unsigned i, unsigned gen, uint8_t v[8])
+{
+    uint32_t a = i, b = gen * 0x9e3779b9u + 1;
+    memcpy(v, &a, 4);
+    memcpy(v + 4, &b, 4);
+}
+
+/* Keys [lo, hi) at generation gen (only those whose final generation is
+ * gen when gen > 0), PF_BATCH to a commit. */
+static void pf_put_range(ldb *db, unsigned lo, unsigned hi, unsigned gen)
+{
+    ldb_batch *b = NULL;
+    unsigned n = 0;
+    for (unsigned i = lo; i < hi; i++) {
+        if (gen && pf_gen(i) != gen) continue;
+        if (!b) assert_int_equal(ldb_batch_create(&b), LDB_OK);
+        char k[16];
+        uint8_t v[8];
+        pf_val(i, gen, v);
+        assert_int_equal(ldb_batch_put(b, k, key_of(i, k), v, sizeof v), LDB_OK);
+        if (++n % PF_BATCH == 0 || i + 1 == hi) {
+            assert_int_equal(ldb_write(db, b), LDB_OK);
+            ldb_batch_free(b);
+            b = NULL;
+        }
+    }
+    if (b) {
+        assert_int_equal(ldb_write(db, b), LDB_OK);
+        ldb_batch_free(b);
+    }
+}
+
+static uint64_t pf_segments(ldb *db)
+{
+    ldb_stats st;
+    assert_int_equal(ldb_get_stats(db, &st), LDB_OK);
+    return st.segments;
+}
+
+/* Segment 1: k19000..k19999, then k00000..k00999, then dead padding (one key
+ * overwritten) to its end; the other keys after it, 30% of the high keys
+ * overwritten, small fillers until the log rotates (the copies then land in
+ * the fresh active segment). Only segment 1 is below the cleaner's bar. */
+static void pf_load(ldb *db)
+{
+    pf_put_range(db, PF_HIGH, PF_KEYS, 0);
+    pf_put_range(db, 0, 1000, 0);
+    static uint8_t pad[4000];
+    for (uint64_t segs = pf_segments(db); pf_segments(db) == segs;)
+        assert_int_equal(ldb_put(db, "p", 1, pad, sizeof pad), LDB_OK);
+    pf_put_range(db, 1000, PF_HIGH, 0);
+    pf_put_range(db, PF_HIGH, PF_KEYS, 1);
+    for (unsigned j = 0, segs = (unsigned)pf_segments(db); pf_segments(db) == segs; j++) {
+        char fk[16];
+        int n = snprintf(fk, sizeof fk, "f%05u", j);
+        assert_int_equal(ldb_put(db, fk, (size_t)n, "x", 1), LDB_OK);
+    }
+}
+
+static struct {
+    ldb *db;
+    pthread_t main_thread, worker;
+    int opened, writes, go, relocated, held, image_taken, manifest_renamed;
+    int worker_rc;
+    char image[4200];
+} pf;
+
+static void *pf_compactor(void *arg)
+{
+    (void)arg;
+    rv_wait(&pf.go, 10000);
+    pf.worker_rc = ldb_compact(pf.db);
+    return NULL;
+}
+
+/* The cleaner's first allocation after its first frame is published (the
+ * next batch's): held there, before any sync, until the image is taken. */
+static int pf_alloc_hook(void *arg)
+{
+    (void)arg;
+    if (pf.worker && pthread_equal(pthread_self(), pf.worker) && !pf.held &&
+        atomic_load(&pf.db->st_cleaner_bytes) > 0) {
+        pf.held = 1;
+        rv_set(&pf.relocated);
+        rv_wait(&pf.image_taken, 10000);
+    }
+    return 0;
+}
+
+static int pf_io_hook(io_op op, const char *path, void *arg)
+{
+    (void)arg;
+    int is_main = pthread_equal(pthread_self(), pf.main_thread);
+    if (!is_main) return 0;
+    if (op == IO_OP_OPEN && path && ends_with(path, ".ldbc.tmp")) {
+        pf.opened = 1;
+    } else if (op == IO_OP_WRITE && pf.opened && ++pf.writes == 2) {
+        /* The segment table was the first write; this is the first block
+         * of entries, flushed mid-walk. */
+        rv_set(&pf.go);
+        assert_true(rv_wait(&pf.relocated, 10000));
+    } else if (op == IO_OP_RENAME && path && ends_with(path, "/MANIFEST")) {
+        pf.manifest_renamed = 1;
+    } else if (op == IO_OP_SYNC && pf.manifest_renamed && !pf.image_taken && path &&
+               strcmp(path, pc.dir) == 0) {
+        pc_image(pf.image);
+        rv_set(&pf.image_taken);
+    }
+    return 0;
+}
+
+static void test_checkpoint_names_part_of_a_frame(void **state)
+{
+    (void)state;
+    memset(&pf, 0, sizeof pf);
+    char *dir = tu_tmpdir_fast("dur-frame");
+    assert_non_null(dir);
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_FULL, 128u << 10);
+    assert_int_equal(ldb_open(dir, &o, &pf.db), LDB_OK);
+    pf_load(pf.db);
+    pc_start(dir, 1);
+    snprintf(pf.image, sizeof pf.image, "%s.cut", dir);
+    pf.main_thread = pthread_self();
+    assert_int_equal(pthread_create(&pf.worker, NULL, pf_compactor, NULL), 0);
+    alloc_set_fail_hook(pf_alloc_hook, NULL);
+    io_set_fault_hook(pf_io_hook, NULL);
+    int rc = ldb_checkpoint(pf.db);
+    rv_set(&pf.image_taken); /* whatever happened, let the cleaner go */
+    pthread_join(pf.worker, NULL);
+    alloc_set_fail_hook(NULL, NULL);
+    pc_stop();
+    assert_int_equal(rc, LDB_OK);
+    assert_int_equal(pf.worker_rc, LDB_OK);
+    assert_true(pf.held);
+    assert_int_equal(ldb_close(pf.db), LDB_OK);
+
+    ldb *db;
+    fill_opts(&o, LDB_SYNC_NORMAL, 128u << 10);
+    rc = ldb_open(pf.image, &o, &db);
+    if (rc) fail_msg("reopen after the cut: %s (%s)", ldb_strerror(rc), ldb_last_error());
+    unsigned bad = 0, first = 0;
+    int first_rc = LDB_OK;
+    for (unsigned i = 0; i < PF_KEYS; i++) {
+        char k[16];
+        uint8_t v[16], want[8];
+        size_t vl = 0;
+        rc = ldb_get(db, k, key_of(i, k), v, sizeof v, &vl);
+        pf_val(i, pf_gen(i), want);
+        if (rc != LDB_OK || vl != 8 || memcmp(v, want, 8) != 0) {
+            if (!bad++) {
+                first = i;
+                first_rc = rc;
+            }
+        }
+    }
+    assert_int_equal(ldb_close(db), LDB_OK);
+    if (bad)
+        fail_msg("%u of %u keys lost or wrong after a cut right after the MANIFEST install "
+                 "(first k%05u: %s): the checkpoint named records of a frame it had not "
+                 "made durable whole", bad, PF_KEYS, first, ldb_strerror(first_rc));
+    tu_rmdir(pf.image);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 /* ---- 2. zeros inside the newest segment ------------------------------- */
 
 static void put_k(const char *dir, ldb_sync_mode mode, const char *val, size_t len)
@@ -707,6 +898,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkpoint_names_only_durable_copies),
+        cmocka_unit_test(test_checkpoint_names_part_of_a_frame),
         cmocka_unit_test(test_zero_run_in_newest_segment),
         cmocka_unit_test(test_cleaner_after_failed_sync),
         cmocka_unit_test_setup_teardown(test_checkpoint_after_failed_sync, tu_setup_fast_dir, tu_teardown_dir),
