@@ -4,6 +4,7 @@
 #include "engine/alloc.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -40,6 +41,15 @@ void *alloc_realloc(void *p, size_t n)
 {
     if (alloc_should_fail()) return NULL;
     return realloc(p, n ? n : 1);
+}
+
+void *alloc_grow(void *p, size_t *cap, size_t elem, size_t first)
+{
+    size_t nc = *cap ? *cap * 2 : first;
+    if (nc < *cap || (elem && nc > SIZE_MAX / elem)) return NULL;
+    void *v = alloc_realloc(p, nc * elem);
+    if (v) *cap = nc;
+    return v;
 }
 
 void *alloc_aligned(size_t align, size_t n)

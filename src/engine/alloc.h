@@ -17,6 +17,11 @@ void *alloc_malloc(size_t n);
 void *alloc_calloc(size_t n, size_t sz);
 void *alloc_realloc(void *p, size_t n);
 void *alloc_aligned(size_t align, size_t n);
+/* Doubles an array of *cap items of elem bytes (to `first` items when
+ * empty): the grown array, with *cap updated, or NULL (p and *cap intact)
+ * when out of memory or the size would overflow. For the append-to-a-vector
+ * pattern: if (n == cap) { T *v = alloc_grow(a, &cap, sizeof *v, 16); ... } */
+void *alloc_grow(void *p, size_t *cap, size_t elem, size_t first);
 void alloc_free(void *p);
 /* Zero-filled, page-aligned memory straight from the kernel (mmap): no
  * memset, each page arrives zeroed on first touch. For big tables that are

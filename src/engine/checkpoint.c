@@ -31,6 +31,9 @@
 #include "engine/durable.h"
 #include "engine/space.h"
 #include "engine/io.h"
+#include "engine/syncer.h"
+#include "engine/recovery.h"
+#include "engine/mvcc.h"
 #include "engine/util.h"
 
 #define CK_MAGIC "LDBCKPT1"
@@ -187,14 +190,51 @@ static int note_named(named_segs *e, uint64_t id)
     for (size_t i = 0; i < e->n; i++)
         if (e->id[i] == id) return LDB_OK;
     if (e->n == e->cap) {
-        size_t nc = e->cap ? e->cap * 2 : 4;
-        uint64_t *v = alloc_realloc(e->id, nc * sizeof *v);
+        uint64_t *v = alloc_grow(e->id, &e->cap, sizeof *v, 4);
         if (!v) return LDB_NOMEM;
         e->id = v;
-        e->cap = nc;
     }
     e->id[e->n++] = id;
     return LDB_OK;
+}
+
+/* The index walk of ckpt_write: one entry as of snapshot S. */
+typedef struct ck_walk {
+    ldb *db;
+    ck_writer *w;
+    seg_ref **segs;
+    size_t *nsegs;
+    named_segs *named;
+    uint64_t S, pseg;
+} ck_walk;
+
+static int ck_walk_entry(idx_entry *e, void *arg)
+{
+    ck_walk *c = arg;
+    idx_version *v = db_visible(e, c->S);
+    if (!v || v->vlen == IDX_TOMBSTONE) return LDB_OK;
+    const seg_ref *sr = seg_find(*c->segs, *c->nsegs, v->seg);
+    if (!sr) { /* a segment created since the table was copied */
+        int rc = seg_table_merge(c->db, c->segs, c->nsegs);
+        if (rc) return rc;
+        sr = seg_find(*c->segs, *c->nsegs, v->seg);
+    }
+    if (!sr) {
+        /* Created and cleaned away again during the walk: a copy made
+         * after P, whose newer copy lies after P too. Named as a
+         * location no segment has, so loading leaves it to replay. */
+        if (v->seg < c->pseg) {
+            util_set_error("checkpoint: version in unknown segment %u", v->seg);
+            return LDB_CORRUPTION;
+        }
+        return ck_add(c->w, e, v, CK_OFF_UNRESOLVED);
+    }
+    uint32_t off = (uint32_t)(v->rec - sr->base);
+    if (v->seg >= c->pseg) {
+        int rc = note_named(c->named, v->seg);
+        if (rc) return rc;
+    }
+    return ck_add(c->w, e, v, off);
 }
 
 static int write_manifest(ldb *db, const char *newest, const char *previous)
@@ -263,7 +303,7 @@ int ckpt_write(ldb *db)
      * copies, and segments NONE mode rotated without a sync). What it names
      * at or after P (copies the cleaner makes during the walk) is synced
      * once the walk has seen it, below. */
-    rc = commit_wait_durable(db, S);
+    rc = syncer_wait_durable(db, S);
     if (rc == LDB_OK) rc = dur_sync_log(db, pseg);
     if (rc) goto out;
 
@@ -300,41 +340,8 @@ int ckpt_write(ldb *db)
 
     /* Entries in key order, as of S. */
     w.len = 16;
-    idx_entry *buf[IDX_CAP];
-    const idx_key *fence = NULL;
-    const uint8_t *from = NULL;
-    size_t from_len = 0;
-    for (;;) {
-        size_t n = idx_leaf_ge(&db->tree, from, from_len, 0, buf, &fence);
-        for (size_t i = 0; i < n && !rc; i++) {
-            idx_version *v = db_visible(buf[i], S);
-            if (!v || v->vlen == IDX_TOMBSTONE) continue;
-            const seg_ref *sr = seg_find(segs, nsegs, v->seg);
-            if (!sr) { /* a segment created since the table was copied */
-                rc = seg_table_merge(db, &segs, &nsegs);
-                if (rc) break;
-                sr = seg_find(segs, nsegs, v->seg);
-            }
-            if (!sr) {
-                /* Created and cleaned away again during the walk: a copy made
-                 * after P, whose newer copy lies after P too. Named as a
-                 * location no segment has, so loading leaves it to replay. */
-                if (v->seg < pseg) {
-                    util_set_error("checkpoint: version in unknown segment %u", v->seg);
-                    rc = LDB_CORRUPTION;
-                    break;
-                }
-                rc = ck_add(&w, buf[i], v, CK_OFF_UNRESOLVED);
-                continue;
-            }
-            uint32_t off = (uint32_t)(v->rec - sr->base);
-            if (v->seg >= pseg) rc = note_named(&named, v->seg);
-            if (!rc) rc = ck_add(&w, buf[i], v, off);
-        }
-        if (rc || !fence) break;
-        from = fence->bytes;
-        from_len = fence->len;
-    }
+    ck_walk cw = {db, &w, &segs, &nsegs, &named, S, pseg};
+    rc = idx_walk(&db->tree, NULL, 0, ck_walk_entry, &cw);
     if (rc) goto out;
     rc = ck_flush_block(&w);
     if (rc) goto out;
@@ -514,7 +521,7 @@ static int load_entry(ldb *db, const uint8_t *p, uint16_t klen, uint64_t *unreso
     uint32_t slen = util_get_u32(p + 4), segid = util_get_u32(p + 8), off = util_get_u32(p + 12);
     uint64_t seq = util_get_u64(p + 16);
     const uint8_t *key = p + CK_ENTRY_FIXED;
-    idx_entry *e = commit_entry_new(db, key, klen);
+    idx_entry *e = mvcc_entry_new(db, key, klen);
     if (!e) return LDB_NOMEM;
     log_segment *s = log_segment_by_id(&db->log, segid);
     idx_version *v = &e->first;
@@ -532,7 +539,7 @@ static int load_entry(ldb *db, const uint8_t *p, uint16_t klen, uint64_t *unreso
     atomic_store_explicit(&e->head, v, memory_order_relaxed);
     int rc = idx_insert(&db->tree, e);
     if (rc) {
-        commit_free_entry(e, db);
+        mvcc_free_entry(e, db);
         return rc == LDB_INVALID ? LDB_CORRUPTION : rc;
     }
     atomic_fetch_add_explicit(&db->st_keys, 1, memory_order_relaxed);
@@ -649,7 +656,7 @@ int ckpt_load(ldb *db, ckpt_start *st)
         if (rc == LDB_NOMEM) return rc;
         db->ckpt_fallbacks++;
         snprintf(notes, sizeof notes, "%s", util_last_error());
-        int r = commit_reset_index(db);
+        int r = recovery_reset_index(db);
         if (r) return r;
     }
     if (notes[0]) util_set_error("%s; replaying the whole log instead", notes);

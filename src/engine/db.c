@@ -17,7 +17,9 @@
 #include "engine/compress.h"
 #include "engine/gc.h"
 #include "engine/maint.h"
+#include "engine/recovery.h"
 #include "engine/space.h"
+#include "engine/syncer.h"
 #include "engine/crc32c.h"
 #include "engine/durable.h"
 #include "engine/io.h"
@@ -79,14 +81,12 @@ static int reg_add(ldb *db)
     pthread_once(&reg_once, reg_init);
     pthread_mutex_lock(&reg_mu);
     if (reg_n == reg_cap) {
-        size_t nc = reg_cap ? reg_cap * 2 : 8;
-        ldb **v = alloc_realloc(reg_dbs, nc * sizeof *v);
+        ldb **v = alloc_grow(reg_dbs, &reg_cap, sizeof *v, 8);
         if (!v) {
             pthread_mutex_unlock(&reg_mu);
             return LDB_NOMEM;
         }
         reg_dbs = v;
-        reg_cap = nc;
     }
     db->uid = reg_next_uid++;
     reg_dbs[reg_n++] = db;
@@ -214,7 +214,6 @@ static void db_free(ldb *db)
     log_close(&db->log);
     if (db->lock_fd >= 0) io_close(db->lock_fd);
     alloc_free(db->tombs);
-    alloc_free(db->deferred);
     alloc_free(db->dir);
     pthread_mutex_destroy(&db->commit_mu);
     pthread_mutex_destroy(&db->sync_mu);
@@ -351,30 +350,8 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     rc = log_open(&db->log, dir, opt.sync_mode, opt.segment_size, opt.read_only, opt.salvage);
     if (rc) goto fail;
     uint64_t t0 = util_now_ns();
-    ckpt_start cs;
-    rc = ckpt_load(db, &cs);
+    rc = recovery_run(db);
     if (rc) goto fail;
-    db->unresolved = cs.unresolved;
-    if (cs.seq > db->last_seq) db->last_seq = cs.seq;
-    rc = log_replay(&db->log, cs.seg, cs.off, commit_replay_frame, db);
-    if (rc == LDB_OK) rc = commit_replay_settle(db);
-    if (rc == LDB_OK && db->unresolved) {
-        /* The checkpoint names a location replay could not re-establish:
-         * distrust it and rebuild from the whole log. */
-        util_set_error("checkpoint seq %" PRIu64 " points at %" PRIu64
-                       " records no longer in the log; replaying the whole log instead",
-                       cs.seq, db->unresolved);
-        db->ckpt_fallbacks++;
-        memset(&cs, 0, sizeof cs);
-        rc = commit_reset_index(db);
-        if (rc == LDB_OK) rc = log_replay(&db->log, 0, 0, commit_replay_frame, db);
-        if (rc == LDB_OK) rc = commit_replay_settle(db);
-    }
-    if (rc) goto fail;
-    if (cs.seq > db->last_seq) db->last_seq = cs.seq;
-    rc = commit_finish_recovery(db);
-    if (rc) goto fail;
-    db->recovery_ckpt_seq = cs.seq;
     atomic_store(&db->ckpt_log_bytes, 0);
     if (!opt.read_only && db->log.nsegs > 1) atomic_store(&db->sealed_unsynced, 1);
     /* A database the cleaner has work in gets its spare now (a full disk
@@ -385,10 +362,10 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     atomic_store(&db->magic, LDB_MAGIC_DB);
     rc = reg_add(db);
     if (rc) goto fail;
-    rc = commit_start_syncer(db);
+    rc = syncer_start(db);
     if (rc == LDB_OK) rc = maint_start(db);
     if (rc) {
-        commit_stop_syncer(db);
+        syncer_stop(db);
         reg_remove(db);
         goto fail;
     }
@@ -435,7 +412,7 @@ int ldb_close(ldb *db)
         return LDB_BUSY;
     }
     maint_stop(db);
-    commit_stop_syncer(db);
+    syncer_stop(db);
     db_drain_calls(db);
     int rc = LDB_OK;
     int writable = !db->opt.read_only && !log_failed(&db->log);
@@ -447,7 +424,7 @@ int ldb_close(ldb *db)
             rc = ckpt_write(db);
     }
     if (writable && db->opt.sync_mode != LDB_SYNC_NONE) {
-        int sr = commit_wait_durable(db, atomic_load(&db->appended));
+        int sr = syncer_wait_durable(db, atomic_load(&db->appended));
         if (!rc) rc = sr;
     }
     pthread_mutex_lock(&db->sync_mu);
@@ -495,15 +472,7 @@ int db_value(ldb *db, const idx_entry *e, const idx_version *v, void *dst, size_
     *scratch = NULL;
     const uint8_t *p = v->rec;
     if (dst || db->opt.verify_checksums) db_prefetch_record(v, e->klen);
-    r.rec = p;
-    r.crc = util_get_u32(p);
-    r.type = p[4];
-    r.comp = p[5];
-    r.klen = util_get_u16(p + 6);
-    r.vlen = util_get_u32(p + 8);
-    r.rawlen = util_get_u32(p + 12);
-    r.key = p + REC_HDR;
-    r.val = p + REC_HDR + r.klen;
+    rec_header(p, &r);
     /* The record must be this key's (a wrong location is as bad as a flipped
      * bit) and intact. The header checks cost nothing (same cache line) and
      * keep a damaged length from ever steering a copy, so they run even
@@ -610,7 +579,7 @@ int ldb_sync(ldb *db)
     uint64_t upto = atomic_load_explicit(&db->appended, memory_order_acquire);
     int rc = dur_sync_log(db, UINT64_MAX);
     if (rc == LDB_OK) atomic_store(&db->sealed_unsynced, 0);
-    return rc ? rc : commit_wait_durable(db, upto);
+    return rc ? rc : syncer_wait_durable(db, upto);
 }
 
 int ldb_get_stats(ldb *db, ldb_stats *s)

@@ -1,6 +1,8 @@
 /*
  * engine/db.h — the database handle and the internal interfaces between the
  * engine's modules (open/close, commit, reads, transactions, iterators).
+ * Version chains are mvcc.h's, waiting for durability syncer.h's, building
+ * the index at open recovery.h's.
  *
  * The life of a write: API → commit ops → commit_apply(): under the commit
  * mutex, validate (transactions), prepare index entries and versions (all
@@ -65,19 +67,19 @@ struct ldb {
     /* A failed sync latches in the log (log_fail/log_failed): writes are
      * refused, and nothing is deleted or installed, until a reopen. */
 
-    /* group commit and the NORMAL-mode syncer */
+    /* group commit and the NORMAL-mode syncer (syncer.h) */
     pthread_mutex_t sync_mu;
     pthread_cond_t sync_cv;
     uint64_t durable;              /* newest sequence known on disk */
     _Atomic int sealed_unsynced;   /* segments found at open: not yet synced
-                                      by this process (commit_wait_durable) */
+                                      by this process (syncer.h) */
     int syncing;                   /* a leader is inside fdatasync */
-    int sync_waiters;              /* threads inside commit_wait_durable */
+    int sync_waiters;              /* threads inside syncer_wait_durable */
     int stop;
     int syncer_running;
     pthread_t syncer;
 
-    /* writer-side bookkeeping (commit mutex) */
+    /* writer-side bookkeeping (commit mutex; mvcc.h) */
     uint64_t oldest_cache;         /* a lower bound of every live snapshot */
     uint32_t commits_since_oldest;
     idx_entry **tombs;             /* entries whose head is a tombstone */
@@ -90,10 +92,6 @@ struct ldb {
     _Atomic uint64_t ckpt_wall_ns; /* when it was written (CLOCK_REALTIME) */
     _Atomic uint64_t ckpt_log_bytes; /* log bytes appended when it was taken */
     uint64_t recovery_ckpt_seq, ckpt_fallbacks;
-    uint64_t unresolved;           /* recovery: versions awaiting a location */
-    struct replay_deferred *deferred; /* recovery: older versions moved by the
-                                      cleaner, decided once replay ends */
-    size_t ndeferred, cap_deferred;
 
     _Atomic uint64_t ckpt_disk_bytes; /* size of the checkpoint files kept */
     _Atomic uint64_t space_watch;  /* log bytes past which commits look at
@@ -170,42 +168,15 @@ typedef int (*commit_validate_fn)(ldb *db, void *arg);
  * ops are all no-ops returns LDB_OK with the current sequence. */
 int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
                  void *varg, uint64_t *seq_out);
-/* Waits until every sequence <= seq is durable (leading an fdatasync if no
- * one else is). */
-int commit_wait_durable(ldb *db, uint64_t seq);
-int commit_start_syncer(ldb *db);
-void commit_stop_syncer(ldb *db);
-/* Replay of one frame during open. */
-int commit_replay_frame(void *db, const rec_frame *f, const uint8_t *frame,
-                        log_segment *seg);
-/* After each log replay: decides the older versions the cleaner moved for
- * snapshots (see commit.c). */
-int commit_replay_settle(ldb *db);
-/* After replay: drops tombstoned keys (no snapshot exists yet) and builds
- * the lookup accelerator. */
-int commit_finish_recovery(ldb *db);
-/* Empties the index and the counters derived from it (a checkpoint that
- * failed to load half-way is discarded this way). Open only. */
-int commit_reset_index(ldb *db);
-/* Test support: LDB_OK when the ordered index is sound and the lookup
- * accelerator holds exactly its entries; LDB_CORRUPTION otherwise. */
-int commit_check_indexes(ldb *db);
-/* Writer side of the cleaner: prunes e's chain against `oldest`. */
-void commit_prune(ldb *db, idx_entry *e, uint64_t oldest);
-void commit_free_entry(idx_entry *e, void *db);
-
-/* Live-byte accounting of a version's record (commit mutex held). */
-void commit_live_add(ldb *db, log_segment *s, const idx_version *v, uint16_t klen);
-void commit_live_sub(ldb *db, const idx_version *v, uint16_t klen);
-/* A new index entry for key k (no versions yet), counted in the stats. */
-idx_entry *commit_entry_new(ldb *db, const uint8_t *k, uint16_t kl);
-/* Epoch free function for versions (ctx: the database). */
-void commit_version_free(void *db, void *v);
-
 /* Counters with a single writer: a plain add, published atomically. */
 static inline void db_ctr_add(_Atomic uint64_t *c, uint64_t d)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
+static inline void db_ctr_sub(_Atomic uint64_t *c, uint64_t d)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - d,
                           memory_order_relaxed);
 }
 

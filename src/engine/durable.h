@@ -5,7 +5,7 @@
  *
  * What it owns: nothing; it drives log_sync_segment (log.h), whose durable
  * watermark and failure latch are the state. Group commit and the NORMAL
- * syncer (commit_wait_durable, commit.c) sync only the active segment,
+ * syncer (syncer_wait_durable, syncer.h) sync only the active segment,
  * which is enough while every sealed segment was synced at rotation.
  *
  * Invariant it provides: after dur_sync_log(db, id) returns LDB_OK, every

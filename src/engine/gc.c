@@ -12,6 +12,7 @@
 #include "engine/crc32c.h"
 #include "engine/db.h"
 #include "engine/io.h"
+#include "engine/mvcc.h"
 #include "engine/util.h"
 
 #define GC_BATCH_BYTES (256u << 10)
@@ -85,7 +86,7 @@ static int gc_flush(gc_run *g)
         idx_entry *e = db_find(db, r.key, r.klen);
         idx_version *hit = NULL;
         if (e) {
-            commit_prune(db, e, oldest);
+            mvcc_prune(db, e, oldest);
             for (idx_version *v = atomic_load_explicit(&e->head, memory_order_relaxed); v;
                  v = atomic_load_explicit(&v->older, memory_order_relaxed))
                 if (v->rec == g->cands[i].rec) {
@@ -146,35 +147,9 @@ static int gc_flush(gc_run *g)
         p += mv[i].size;
         idx_version *v = mv[i].v;
         if (!v) continue;
-        idx_version *nv = slab_alloc(&db->slab, sizeof *nv);
-        if (!nv) { /* the copy stays unused; the victim cannot go */
-            g->incomplete = 1;
-            continue;
-        }
-        nv->seq = v->seq;
-        nv->rec = nrec;
-        nv->seg = (uint32_t)seg->id;
-        nv->vlen = v->vlen;
-        atomic_store_explicit(&nv->older, atomic_load_explicit(&v->older, memory_order_relaxed),
-                              memory_order_relaxed);
-        idx_entry *e = mv[i].e;
-        idx_version *h = atomic_load_explicit(&e->head, memory_order_relaxed);
-        if (h == v) {
-            atomic_store_explicit(&e->head, nv, memory_order_release);
-            if (db->use_hash) hash_set_hint_w(&db->hash, e, hash_key(&db->hash, e->key, e->klen), nrec);
-        } else {
-            idx_version *pv = h;
-            while (atomic_load_explicit(&pv->older, memory_order_relaxed) != v)
-                pv = atomic_load_explicit(&pv->older, memory_order_relaxed);
-            atomic_store_explicit(&pv->older, nv, memory_order_release);
-        }
-        /* Only a key's newest version counts as live bytes. */
-        if (h == v) {
-            commit_live_sub(db, v, e->klen);
-            commit_live_add(db, seg, nv, e->klen);
-        }
-        if (v != &e->first && epoch_retire(&db->ep, v, commit_version_free, db) != LDB_OK)
-            g->incomplete = 1; /* leaks one version rather than free it early */
+        /* On failure the copy stays unused, or v leaks rather than being
+         * freed under a reader: either way the victim cannot go. */
+        if (mvcc_swap(db, mv[i].e, v, nrec, seg) != LDB_OK) g->incomplete = 1;
     }
     log_advance(&db->log, total);
     db_ctr_add(&db->st_cleaner_bytes, total);
@@ -213,23 +188,19 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
             rc = LDB_CORRUPTION;
             goto out;
         }
-        const uint8_t *p = victim->base + off + REC_FRAME_HDR, *seqs = NULL;
-        for (uint32_t i = 0; i < f.nrec; i++) {
-            rec_view r;
-            rec_parse(p, f.total, &r);
-            if (r.type == REC_SEQS) {
-                seqs = r.val;
-            } else {
-                if (g->ncands == GC_BATCH_RECORDS || g->cand_bytes >= GC_BATCH_BYTES) {
-                    rc = gc_flush(g);
-                    if (rc) goto out;
-                }
-                g->cands[g->ncands].rec = p;
-                g->cands[g->ncands].seq = seqs ? util_get_u64(seqs + REC_SEQS_ENTRY * (i - 1)) : f.seq;
-                g->ncands++;
-                g->cand_bytes += rec_size(r.klen, r.vlen);
+        rec_cursor c;
+        rec_view r;
+        uint64_t seq, sup;
+        rec_cursor_init(&c, victim->base + off, &f);
+        while (rec_cursor_next(&c, &r, &seq, &sup)) {
+            if (g->ncands == GC_BATCH_RECORDS || g->cand_bytes >= GC_BATCH_BYTES) {
+                rc = gc_flush(g);
+                if (rc) goto out;
             }
-            p += rec_size(r.klen, r.vlen);
+            g->cands[g->ncands].rec = r.rec;
+            g->cands[g->ncands].seq = seq;
+            g->ncands++;
+            g->cand_bytes += rec_size(r.klen, r.vlen);
         }
         off += f.total;
     }

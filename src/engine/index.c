@@ -702,7 +702,7 @@ int idx_remove(idx_tree *t, idx_entry *e)
     return LDB_OK;
 }
 
-int idx_walk_w(idx_tree *t, const void *k, size_t kl,
+int idx_walk(idx_tree *t, const void *k, size_t kl,
                int (*fn)(idx_entry *e, void *arg), void *arg)
 {
     idx_entry *buf[IDX_CAP];

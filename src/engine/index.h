@@ -136,9 +136,11 @@ size_t idx_leaf_ge(idx_tree *t, const void *k, size_t kl, int exclusive,
 size_t idx_leaf_le(idx_tree *t, const void *k, size_t kl, int exclusive,
                    idx_entry **out, const idx_key **prev_fence);
 
-/* Writer: visits entries in key order starting at the first key >= k
- * (k == NULL: from the start) until fn returns non-zero (which is returned). */
-int idx_walk_w(idx_tree *t, const void *k, size_t kl,
+/* Visits entries in key order starting at the first key >= k (k == NULL:
+ * from the start) until fn returns non-zero (which is returned), a leaf at
+ * a time through idx_leaf_ge: the writer may call it, and so may a reader
+ * inside a read section (fn then sees each leaf as one instant had it). */
+int idx_walk(idx_tree *t, const void *k, size_t kl,
                int (*fn)(idx_entry *e, void *arg), void *arg);
 
 /* Checks the tree's structural invariants (order, fences, counts, prefix

@@ -289,11 +289,9 @@ int io_list(const char *dir, const char *suffix, char ***names, size_t *count)
         size_t l = strlen(de->d_name);
         if (l <= sl || strcmp(de->d_name + l - sl, suffix) != 0) continue;
         if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            char **nv = alloc_realloc(v, nc * sizeof *nv);
+            char **nv = alloc_grow(v, &cap, sizeof *nv, 16);
             if (!nv) { rc = -ENOMEM; goto fail; }
             v = nv;
-            cap = nc;
         }
         v[n] = alloc_malloc(l + 1);
         if (!v[n]) { rc = -ENOMEM; goto fail; }

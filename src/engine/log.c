@@ -49,11 +49,9 @@ static void seg_close(log_segment *s)
 static int segs_push(ldb_log *log, log_segment *s)
 {
     if (log->nsegs == log->cap) {
-        size_t nc = log->cap ? log->cap * 2 : 16;
-        log_segment **v = alloc_realloc(log->segs, nc * sizeof *v);
+        log_segment **v = alloc_grow(log->segs, &log->cap, sizeof *v, 16);
         if (!v) return LDB_NOMEM;
         log->segs = v;
-        log->cap = nc;
     }
     log->segs[log->nsegs++] = s;
     return LDB_OK;

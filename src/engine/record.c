@@ -88,13 +88,7 @@ rec_status rec_parse(const uint8_t *p, size_t avail, rec_view *out)
 {
     if (avail < REC_HDR) return REC_BAD;
     rec_view r;
-    r.rec = p;
-    r.crc = util_get_u32(p);
-    r.type = p[4];
-    r.comp = p[5];
-    r.klen = util_get_u16(p + 6);
-    r.vlen = util_get_u32(p + 8);
-    r.rawlen = util_get_u32(p + 12);
+    rec_header(p, &r);
     if (r.type != REC_PUT && r.type != REC_DEL && r.type != REC_SEQS) return REC_BAD;
     if (r.comp > REC_COMP_ZSTD) return REC_BAD;
     if (r.klen == 0 || r.klen > LDB_MAX_KEY) return REC_BAD;
@@ -103,8 +97,6 @@ rec_status rec_parse(const uint8_t *p, size_t avail, rec_view *out)
     if (r.type == REC_DEL && (r.vlen || r.rawlen || r.comp)) return REC_BAD;
     if (r.type == REC_SEQS && (r.comp || r.klen != 1 || (r.vlen % REC_SEQS_ENTRY))) return REC_BAD;
     if (rec_size(r.klen, r.vlen) > avail) return REC_BAD;
-    r.key = p + REC_HDR;
-    r.val = p + REC_HDR + r.klen;
     *out = r;
     return REC_OK;
 }

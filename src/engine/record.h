@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/util.h"
+
 #define REC_SEG_MAGIC "LDBSEG01"
 #define REC_SEG_HDR 64u
 #define REC_SEG_VERSION 1u
@@ -95,6 +97,21 @@ void rec_segment_header(uint8_t *dst, uint64_t seg_id, uint64_t size);
 rec_status rec_segment_check(const uint8_t *p, size_t avail, uint64_t seg_id,
                              uint64_t *id_out);
 
+/* Decodes the record header at p (REC_HDR readable bytes) with no check at
+ * all: for a location the index already trusts (the read path), which then
+ * checks what it relies on. Everything else uses rec_parse. */
+static inline void rec_header(const uint8_t *p, rec_view *r)
+{
+    r->rec = p;
+    r->crc = util_get_u32(p);
+    r->type = p[4];
+    r->comp = p[5];
+    r->klen = util_get_u16(p + 6);
+    r->vlen = util_get_u32(p + 8);
+    r->rawlen = util_get_u32(p + 12);
+    r->key = p + REC_HDR;
+    r->val = p + REC_HDR + r->klen;
+}
 /* Parses one record header at p (at most avail bytes), checking sizes but
  * not the checksum. */
 rec_status rec_parse(const uint8_t *p, size_t avail, rec_view *out);
@@ -111,5 +128,46 @@ rec_status rec_frame_shape(const uint8_t *p, size_t avail, rec_frame *out,
                            char *why, size_t why_cap);
 /* Parses the frame header only (no record checks). */
 rec_status rec_frame_parse(const uint8_t *p, size_t avail, rec_frame *out);
+
+/* The records of a frame already validated (rec_frame_check or _shape), in
+ * order, with the relocation table hidden: each gives its own sequence and
+ * `sup`, the sequence of its key's newest version when the cleaner moved it
+ * (== seq for a user frame, and for a key's current version). The one
+ * decoder of REC_SEQS, for replay and the cleaner. */
+typedef struct rec_cursor {
+    const uint8_t *p, *frame, *seqs; /* seqs: the table, once seen */
+    const rec_frame *f;
+    uint32_t i;
+} rec_cursor;
+
+static inline void rec_cursor_init(rec_cursor *c, const uint8_t *frame, const rec_frame *f)
+{
+    c->frame = frame;
+    c->p = frame + REC_FRAME_HDR;
+    c->seqs = NULL;
+    c->f = f;
+    c->i = 0;
+}
+
+/* 1 with the next record in *r, 0 at the end of the frame. */
+static inline int rec_cursor_next(rec_cursor *c, rec_view *r, uint64_t *seq, uint64_t *sup)
+{
+    while (c->i < c->f->nrec) {
+        uint32_t i = c->i++;
+        rec_parse(c->p, c->f->total - (size_t)(c->p - c->frame), r); /* validated */
+        c->p += rec_size(r->klen, r->vlen);
+        if (r->type == REC_SEQS) { /* first in a relocated frame */
+            c->seqs = r->val;
+            continue;
+        }
+        *seq = *sup = c->f->seq;
+        if (c->seqs) {
+            *seq = util_get_u64(c->seqs + REC_SEQS_ENTRY * (i - 1));
+            *sup = util_get_u64(c->seqs + REC_SEQS_ENTRY * (i - 1) + 8);
+        }
+        return 1;
+    }
+    return 0;
+}
 
 #endif /* LDB_RECORD_H */

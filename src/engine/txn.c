@@ -55,11 +55,9 @@ int txn_note_range(ldb_txn *t, const uint8_t *lo, size_t lolen, int lo_inf,
 {
     if (!(t->flags & LDB_TXN_SERIALIZABLE) || (t->flags & LDB_TXN_READONLY)) return LDB_OK;
     if (t->nreads == t->cap_reads) {
-        size_t nc = t->cap_reads ? t->cap_reads * 2 : 16;
-        txn_range *v = alloc_realloc(t->reads, nc * sizeof *v);
+        txn_range *v = alloc_grow(t->reads, &t->cap_reads, sizeof *v, 16);
         if (!v) return LDB_NOMEM;
         t->reads = v;
-        t->cap_reads = nc;
     }
     txn_range *r = &t->reads[t->nreads];
     memset(r, 0, sizeof *r);
@@ -177,7 +175,7 @@ static int txn_validate(ldb *db, void *arg)
             hit = changed_since(db_find(db, r->lo, r->lolen), t->snap);
         } else {
             range_check rc = {r, t->snap};
-            hit = idx_walk_w(&db->tree, r->lo_inf ? NULL : r->lo, r->lolen, range_visit, &rc) == 2;
+            hit = idx_walk(&db->tree, r->lo_inf ? NULL : r->lo, r->lolen, range_visit, &rc) == 2;
         }
         if (hit) {
             util_set_error("serialization conflict: data this transaction read was changed "

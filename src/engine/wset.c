@@ -113,11 +113,9 @@ int wset_put(wset *ws, uint8_t type, const void *k, size_t kl, const void *v, si
     }
     if ((ws->nops + 1) * 2 > ws->tcap && wset_grow_table(ws)) return LDB_NOMEM;
     if (ws->nops == ws->cap) {
-        size_t nc = ws->cap ? ws->cap * 2 : 16;
-        wset_op *nv = alloc_realloc(ws->ops, nc * sizeof *nv);
+        wset_op *nv = alloc_grow(ws->ops, &ws->cap, sizeof *nv, 16);
         if (!nv) return LDB_NOMEM;
         ws->ops = nv;
-        ws->cap = nc;
     }
     const uint8_t *key = wset_copy(ws, k, kl);
     if (!key) return LDB_NOMEM;

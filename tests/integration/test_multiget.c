@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "engine/db.h"
+#include "engine/recovery.h"
 #include "lightningdb.h"
 #include "testutil.h"
 
@@ -185,7 +186,7 @@ static void test_multiget_under_commits(void **state)
     fprintf(stderr, "# %ld batches of 32\n", atomic_load(&c.batches));
     assert_int_equal(atomic_load(&c.bad), 0);
     assert_true(atomic_load(&c.batches) > 10);
-    assert_int_equal(commit_check_indexes(c.db), LDB_OK);
+    assert_int_equal(recovery_check_indexes(c.db), LDB_OK);
     assert_int_equal(ldb_close(c.db), LDB_OK);
 }
 
@@ -198,7 +199,7 @@ static void test_indexes_agree(void **state)
     ldb *db;
     for (int phase = 0; phase < 4; phase++) {
         open_db(dir, phase != 2, &db); /* phase 2 runs without it */
-        assert_int_equal(commit_check_indexes(db), LDB_OK);
+        assert_int_equal(recovery_check_indexes(db), LDB_OK);
         for (int i = 0; i < 20000; i++) {
             char k[32];
             size_t kl = key_of(tu_rand_below(&r, KEYS), k);
@@ -214,9 +215,9 @@ static void test_indexes_agree(void **state)
                 assert_int_equal(ldb_txn_commit(t), LDB_OK);
             }
         }
-        assert_int_equal(commit_check_indexes(db), LDB_OK);
+        assert_int_equal(recovery_check_indexes(db), LDB_OK);
         if (phase == 1) assert_int_equal(ldb_compact(db), LDB_OK);
-        assert_int_equal(commit_check_indexes(db), LDB_OK);
+        assert_int_equal(recovery_check_indexes(db), LDB_OK);
         /* Every key answers the same through get (accelerator or tree) and
          * through an ordered scan (tree). */
         ldb_iter *it;

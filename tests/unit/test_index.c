@@ -4,7 +4,7 @@
  * layer makes them, and every test ends with idx_check (order, fences,
  * counts, prefix cache) besides its own assertions.
  * - ordering: keys inserted in random, ascending and descending order come
- *   back in byte order from idx_walk_w and from the leaf range reads, each
+ *   back in byte order from idx_walk and from the leaf range reads, each
  *   found by idx_find and idx_find_w, absent keys not found;
  * - splits: enough keys for a tree three levels deep; sequential loads
  *   keep leaves full (the append split), random ones at least half full;
@@ -100,7 +100,7 @@ static int keycmp(const idx_entry *a, const idx_entry *b)
     return util_keycmp(a->key, a->klen, b->key, b->klen);
 }
 
-/* idx_walk_w visits in strictly ascending order; counts and keeps them. */
+/* idx_walk visits in strictly ascending order; counts and keeps them. */
 typedef struct walk {
     idx_entry *prev;
     uint64_t n;
@@ -121,7 +121,7 @@ static int walk_fn(idx_entry *e, void *arg)
 static uint64_t walk_all(fixture *f, idx_entry **seen, size_t cap)
 {
     walk w = {NULL, 0, seen, cap};
-    assert_int_equal(idx_walk_w(&f->t, NULL, 0, walk_fn, &w), 0);
+    assert_int_equal(idx_walk(&f->t, NULL, 0, walk_fn, &w), 0);
     return w.n;
 }
 
@@ -476,13 +476,13 @@ static void test_walk_from_and_stop(void **state)
     fixture *f = *state;
     for (uint64_t i = 0; i < 1000; i++) put_u64(f, i * 2);
     uint64_t count = 0;
-    assert_int_equal(idx_walk_w(&f->t, NULL, 0, stop_at, &count), 77);
+    assert_int_equal(idx_walk(&f->t, NULL, 0, stop_at, &count), 77);
     assert_int_equal(count, 10);
     /* From an absent key: starts at the next one. */
     uint8_t k[8];
     tu_key_be(k, 501);
     walk w = {NULL, 0, NULL, 0};
-    assert_int_equal(idx_walk_w(&f->t, k, 8, walk_fn, &w), 0);
+    assert_int_equal(idx_walk(&f->t, k, 8, walk_fn, &w), 0);
     assert_int_equal(w.n, 1000 - 251);
     assert_non_null(w.prev);
 }
