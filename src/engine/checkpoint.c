@@ -131,7 +131,7 @@ static const seg_ref *seg_find(const seg_ref *t, size_t n, uint64_t id)
 }
 
 /* Copies the segment table; the caller holds the commit mutex. */
-static int seg_table_locked(ldb *db, seg_ref **out, size_t *n)
+static int seg_table_locked(ldb *db, seg_ref **out, size_t *n) LDB_REQUIRES(db->commit_mu)
 {
     size_t cnt = db->log.nsegs;
     seg_ref *t = alloc_malloc((cnt ? cnt : 1) * sizeof *t);
@@ -151,13 +151,13 @@ static int seg_table_locked(ldb *db, seg_ref **out, size_t *n)
  * since: a version the walk read may still point into a segment the cleaner
  * has detached meanwhile (its mapping stays valid while the checkpoint's
  * snapshot pins the epoch). */
-static int seg_table_merge(ldb *db, seg_ref **t, size_t *n)
+static int seg_table_merge(ldb *db, seg_ref **t, size_t *n) LDB_EXCLUDES(db->commit_mu)
 {
     seg_ref *cur = NULL;
     size_t ncur = 0;
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->commit_mu);
     int rc = seg_table_locked(db, &cur, &ncur);
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     if (rc) return rc;
     seg_ref *m = alloc_malloc((*n + ncur ? *n + ncur : 1) * sizeof *m);
     if (!m) {
@@ -275,14 +275,14 @@ int ckpt_write(ldb *db)
     named_segs named = {0};
     epoch_slot *slot = NULL;
     char name[64], path[4096], tmp[4200];
-    pthread_mutex_lock(&db->ckpt_mu);
+    ldb_mutex_lock(&db->ckpt_mu);
 
     rc = epoch_slot_claim(&db->ep, EPOCH_INTERNAL, &slot);
     if (rc) goto out;
     /* Take S, P and our snapshot at once: under the commit mutex nothing is
      * appended or pruned, and the writer's cached bound on snapshots is
      * already <= S, so no version visible at S can be pruned from here. */
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->commit_mu);
     uint64_t S = db->last_seq;
     uint64_t pseg = db->log.active->id, poff = db->log.active->end;
     uint64_t logbytes = db_log_bytes(db);
@@ -292,7 +292,7 @@ int ckpt_write(ldb *db)
     /* The segment table of this instant: every segment a version visible at
      * S lives in stays mapped while our snapshot is pinned. */
     rc = seg_table_locked(db, &segs, &nsegs);
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     if (rc) goto out;
     if (S == atomic_load(&db->ckpt_seq) && db->ckpt_names[0][0]) {
         rc = LDB_OK; /* nothing new since the last one */
@@ -430,7 +430,7 @@ out:
         epoch_exit(slot);
         epoch_slot_release(slot);
     }
-    pthread_mutex_unlock(&db->ckpt_mu);
+    ldb_mutex_unlock(&db->ckpt_mu);
     return rc;
 }
 
@@ -517,6 +517,7 @@ static int read_manifest(ldb *db, char names[2][64], int *count)
 
 /* Installs one checkpoint entry (open is single-threaded: no readers). */
 static int load_entry(ldb *db, const uint8_t *p, uint16_t klen, uint64_t *unresolved)
+    LDB_REQUIRES(db->commit_mu)
 {
     uint32_t slen = util_get_u32(p + 4), segid = util_get_u32(p + 8), off = util_get_u32(p + 12);
     uint64_t seq = util_get_u64(p + 16);
@@ -546,7 +547,7 @@ static int load_entry(ldb *db, const uint8_t *p, uint16_t klen, uint64_t *unreso
     return LDB_OK;
 }
 
-static int load_file(ldb *db, const char *name, ckpt_start *st)
+static int load_file(ldb *db, const char *name, ckpt_start *st) LDB_REQUIRES(db->commit_mu)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", db->dir, name);

@@ -29,9 +29,9 @@
 
 #include <stdint.h>
 
-struct ldb;
+#include "engine/db.h"
 
-int ckpt_write(struct ldb *db);
+int ckpt_write(ldb *db) LDB_EXCLUDES(db->commit_mu, db->ckpt_mu);
 
 typedef struct ckpt_start {
     uint64_t seq;       /* checkpoint sequence, 0 when none was loaded */
@@ -41,7 +41,7 @@ typedef struct ckpt_start {
 
 /* Loads the newest valid checkpoint into the (empty) index. LDB_OK with
  * start->seq == 0 when there is none or none is valid (fallbacks counted). */
-int ckpt_load(struct ldb *db, ckpt_start *start);
+int ckpt_load(ldb *db, ckpt_start *start) LDB_REQUIRES(db->commit_mu);
 
 /* Records what the named checkpoint files occupy (db->ckpt_disk_bytes). */
 void ckpt_note_disk_bytes(struct ldb *db);

@@ -25,7 +25,7 @@
 
 /* Undo for a commit that failed before its frame was written: entries it
  * created (still without versions) leave the index; versions are freed. */
-static void commit_undo(ldb *db, commit_op *ops, size_t n)
+static void commit_undo(ldb *db, commit_op *ops, size_t n) LDB_REQUIRES(db->commit_mu)
 {
     for (size_t i = 0; i < n; i++) {
         commit_op *op = &ops[i];
@@ -48,7 +48,7 @@ static void commit_undo(ldb *db, commit_op *ops, size_t n)
 }
 
 /* Finds or creates entries and allocates versions for every op. */
-static int commit_prepare(ldb *db, commit_op *ops, size_t n)
+static int commit_prepare(ldb *db, commit_op *ops, size_t n) LDB_REQUIRES(db->commit_mu)
 {
     for (size_t i = 0; i < n; i++) {
         commit_op *op = &ops[i];
@@ -198,7 +198,7 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
         return LDB_TOO_LARGE;
     }
 
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->commit_mu);
     if (log_failed(&db->log)) {
         rc = LDB_IO;
         util_set_error("the database refuses writes after a failed sync; reopen it");
@@ -213,7 +213,7 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
                  * snapshots: a caller retrying at once would conflict again
                  * until it lands. Wait for it so the retry sees it. */
                 uint64_t pending = db->last_seq;
-                pthread_mutex_unlock(&db->commit_mu);
+                ldb_mutex_unlock(&db->commit_mu);
                 commit_free_cbuf(cbuf);
                 syncer_wait_durable(db, pending);
                 return LDB_CONFLICT;
@@ -260,6 +260,8 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
                        op->sval);
         if (op->comp) db_ctr_add(&db->st_compressed, 1);
     }
+    LDB_ASSERT(p == dst + REC_FRAME_HDR + body);
+    LDB_ASSERT(seq > atomic_load_explicit(&db->committed, memory_order_relaxed));
     log_advance(&db->log, REC_FRAME_HDR + body);
     for (size_t i = 0; i < n; i++)
         if (!ops[i].skip)
@@ -273,12 +275,12 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
     if (db->ntombs && (db->ntombs >= 64 || db->commits_since_oldest == 0)) mvcc_tombs_collect(db, oldest);
     if (db->ep.n_items >= COMMIT_RECLAIM_AT) epoch_reclaim(&db->ep);
     if (seq_out) *seq_out = seq;
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     commit_free_cbuf(cbuf);
     if (db->opt.sync_mode == LDB_SYNC_FULL) return syncer_wait_durable(db, seq);
     return LDB_OK;
 out:
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     commit_free_cbuf(cbuf);
     return rc;
 }

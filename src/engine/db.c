@@ -381,12 +381,12 @@ fail:
  * checkpoints (theirs), reads (their read sections) and durability waits. */
 static void db_drain_calls(ldb *db)
 {
-    pthread_mutex_lock(&db->commit_mu);
-    pthread_mutex_unlock(&db->commit_mu);
-    pthread_mutex_lock(&db->gc_mu);
-    pthread_mutex_unlock(&db->gc_mu);
-    pthread_mutex_lock(&db->ckpt_mu);
-    pthread_mutex_unlock(&db->ckpt_mu);
+    ldb_mutex_lock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
+    ldb_mutex_lock(&db->gc_mu);
+    ldb_mutex_unlock(&db->gc_mu);
+    ldb_mutex_lock(&db->ckpt_mu);
+    ldb_mutex_unlock(&db->ckpt_mu);
     for (;;) {
         epoch_report r;
         epoch_report_get(&db->ep, &r);
@@ -427,14 +427,14 @@ int ldb_close(ldb *db)
         int sr = syncer_wait_durable(db, atomic_load(&db->appended));
         if (!rc) rc = sr;
     }
-    pthread_mutex_lock(&db->sync_mu);
+    ldb_mutex_lock(&db->sync_mu);
     while (db->sync_waiters) { /* woken by the last sync; leaving now */
-        pthread_mutex_unlock(&db->sync_mu);
+        ldb_mutex_unlock(&db->sync_mu);
         struct timespec ts = {0, 50000};
         nanosleep(&ts, NULL);
-        pthread_mutex_lock(&db->sync_mu);
+        ldb_mutex_lock(&db->sync_mu);
     }
-    pthread_mutex_unlock(&db->sync_mu);
+    ldb_mutex_unlock(&db->sync_mu);
     reg_remove(db);
     db_free(db);
     return rc;
@@ -501,10 +501,10 @@ int db_value(ldb *db, const idx_entry *e, const idx_version *v, void *dst, size_
         /* Error path only: the segment table is the writer's, so borrow the
          * commit mutex to name the file and offset. */
         uint64_t off = 0;
-        pthread_mutex_lock(&db->commit_mu);
+        ldb_mutex_lock(&db->commit_mu);
         log_segment *s = log_segment_by_id(&db->log, v->seg);
         if (s) off = (uint64_t)(p - s->base);
-        pthread_mutex_unlock(&db->commit_mu);
+        ldb_mutex_unlock(&db->commit_mu);
         util_set_error("corrupt record in %s/%010u.log at offset %" PRIu64
                        ": checksum or key mismatch, value not returned",
                        db->dir, v->seg, off);
@@ -604,9 +604,9 @@ int ldb_get_stats(ldb *db, ldb_stats *s)
     s->hash_bytes = db->use_hash ? atomic_load_explicit(&db->hash.bytes, memory_order_relaxed) : 0;
 #undef LD
     s->file_bytes = atomic_load_explicit(&db->log.file_bytes, memory_order_relaxed);
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->commit_mu);
     s->segments = db->log.nsegs;
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     epoch_report r;
     epoch_report_get(&db->ep, &r);
     s->gets = r.gets;

@@ -30,6 +30,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "engine/contract.h"
 #include "engine/epoch.h"
 #include "engine/hash.h"
 #include "engine/index.h"
@@ -60,7 +61,7 @@ struct ldb {
     slab slab;                     /* entries and versions (writer only) */
     epoch_mgr ep;
 
-    pthread_mutex_t commit_mu;
+    ldb_mutex_t commit_mu;
     _Atomic uint64_t committed;    /* newest sequence readers may see */
     _Atomic uint64_t appended;     /* newest sequence written to the log */
     uint64_t last_seq;             /* newest sequence assigned (writer) */
@@ -68,7 +69,7 @@ struct ldb {
      * refused, and nothing is deleted or installed, until a reopen. */
 
     /* group commit and the NORMAL-mode syncer (syncer.h) */
-    pthread_mutex_t sync_mu;
+    ldb_mutex_t sync_mu;
     pthread_cond_t sync_cv;
     uint64_t durable;              /* newest sequence known on disk */
     _Atomic int sealed_unsynced;   /* segments found at open: not yet synced
@@ -86,7 +87,7 @@ struct ldb {
     size_t ntombs, cap_tombs;
 
     /* checkpoints (checkpoint.c) */
-    pthread_mutex_t ckpt_mu;       /* one checkpoint at a time */
+    ldb_mutex_t ckpt_mu;       /* one checkpoint at a time */
     char ckpt_names[2][64];        /* newest and previous, as in MANIFEST */
     _Atomic uint64_t ckpt_seq;     /* newest checkpoint's sequence */
     _Atomic uint64_t ckpt_wall_ns; /* when it was written (CLOCK_REALTIME) */
@@ -99,7 +100,7 @@ struct ldb {
 
     /* segment cleaning (gc.c), the checkpoint and cleaner threads (maint.c)
      * and write backpressure (space.c) */
-    pthread_mutex_t gc_mu;         /* one cleaner at a time */
+    ldb_mutex_t gc_mu;         /* one cleaner at a time */
     pthread_mutex_t maint_mu;
     pthread_cond_t maint_cv;
     _Atomic int maint_stop;        /* both threads: stop */
@@ -167,7 +168,7 @@ typedef int (*commit_validate_fn)(ldb *db, void *arg);
  * *seq_out (may be NULL) gets the commit's sequence number; a commit whose
  * ops are all no-ops returns LDB_OK with the current sequence. */
 int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
-                 void *varg, uint64_t *seq_out);
+                 void *varg, uint64_t *seq_out) LDB_EXCLUDES(db->commit_mu);
 /* Counters with a single writer: a plain add, published atomically. */
 static inline void db_ctr_add(_Atomic uint64_t *c, uint64_t d)
 {
@@ -176,6 +177,10 @@ static inline void db_ctr_add(_Atomic uint64_t *c, uint64_t d)
 }
 static inline void db_ctr_sub(_Atomic uint64_t *c, uint64_t d)
 {
+    /* Every counter is a count or a size: going below zero means something
+     * was subtracted twice (as the live bytes once were, and the cleaner
+     * then never found a segment to clean). */
+    LDB_ASSERT(atomic_load_explicit(c, memory_order_relaxed) >= d);
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - d,
                           memory_order_relaxed);
 }

@@ -24,11 +24,11 @@ static int dur_sync_items(ldb *db, const uint64_t *ids, size_t nx, uint64_t upto
     /* Pins every segment seen below: the cleaner retires a segment through
      * the epoch, so the structure and its descriptor outlive this section. */
     epoch_enter(&db->ep, slot, &db->committed);
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->commit_mu);
     size_t cap = ids ? nx : db->log.nsegs;
     it = alloc_malloc((cap ? cap : 1) * sizeof *it);
     if (!it) {
-        pthread_mutex_unlock(&db->commit_mu);
+        ldb_mutex_unlock(&db->commit_mu);
         rc = LDB_NOMEM;
         goto out;
     }
@@ -42,7 +42,7 @@ static int dur_sync_items(ldb *db, const uint64_t *ids, size_t nx, uint64_t upto
         for (size_t i = 0; i < db->log.nsegs && db->log.segs[i]->id <= upto_id; i++)
             it[n++] = (dur_item){db->log.segs[i], db->log.segs[i]->end};
     }
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     for (size_t i = 0; i < n && rc == LDB_OK; i++) rc = log_sync_segment(&db->log, it[i].s, it[i].end);
     if (rc == LDB_OK && !ids) rc = log_sync_dir(&db->log);
 out:

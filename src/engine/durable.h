@@ -27,14 +27,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct ldb;
+#include "engine/db.h"
 
-int dur_sync_log(struct ldb *db, uint64_t upto_id);
+int dur_sync_log(ldb *db, uint64_t upto_id) LDB_EXCLUDES(db->commit_mu);
 
 /* Makes each listed segment durable up to its end now (whole frames: every
  * record appended before the call, with the rest of its frame). A segment
  * the cleaner has removed since is skipped: nothing can name it after a
  * reopen. For a checkpoint about to name records in these segments. */
-int dur_sync_segments(struct ldb *db, const uint64_t *ids, size_t n);
+int dur_sync_segments(ldb *db, const uint64_t *ids, size_t n) LDB_EXCLUDES(db->commit_mu);
 
 #endif /* LDB_DURABLE_H */

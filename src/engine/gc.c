@@ -65,7 +65,7 @@ typedef struct gc_move {
 
 /* Decides, under the commit mutex, which candidates are live and relocates
  * them in one frame. */
-static int gc_flush(gc_run *g)
+static int gc_flush(gc_run *g) LDB_EXCLUDES(g->db->commit_mu)
 {
     ldb *db = g->db;
     if (!g->ncands) return LDB_OK;
@@ -74,7 +74,7 @@ static int gc_flush(gc_run *g)
     size_t nm = 0, body = 0;
     int rc = LDB_OK;
     uint64_t t0 = util_now_ns();
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->commit_mu);
     if (log_failed(&db->log)) {
         rc = LDB_IO;
         goto unlock;
@@ -151,12 +151,13 @@ static int gc_flush(gc_run *g)
          * freed under a reader: either way the victim cannot go. */
         if (mvcc_swap(db, mv[i].e, v, nrec, seg) != LDB_OK) g->incomplete = 1;
     }
+    LDB_ASSERT(p == dst + total);
     log_advance(&db->log, total);
     db_ctr_add(&db->st_cleaner_bytes, total);
     g->moved_bytes += total;
     note_touched(g, seg->id);
 unlock:
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     alloc_free(mv);
     g->ncands = 0;
     g->cand_bytes = 0;
@@ -165,6 +166,7 @@ unlock:
 }
 
 static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t end, double cpu)
+    LDB_REQUIRES(db->gc_mu) LDB_EXCLUDES(db->commit_mu)
 {
     gc_run *g = alloc_calloc(1, sizeof *g);
     if (!g) return LDB_NOMEM;
@@ -212,20 +214,20 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
     }
     /* The copies must be on disk before the originals go. */
     for (size_t i = 0; i < g->ntouched; i++) {
-        pthread_mutex_lock(&db->commit_mu);
+        ldb_mutex_lock(&db->commit_mu);
         log_segment *s = log_segment_by_id(&db->log, g->touched[i]);
         uint64_t send = s ? s->end : 0;
-        pthread_mutex_unlock(&db->commit_mu);
+        ldb_mutex_unlock(&db->commit_mu);
         if (s) {
             rc = log_sync_segment(&db->log, s, send); /* latches on failure */
             if (rc) goto out;
         }
     }
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->commit_mu);
     /* The copies' sync succeeded, but a failure latched by anyone else may
      * mean it succeeded only because the error went to them (log.h). */
     rc = log_failed(&db->log) ? LDB_IO : log_detach_segment(&db->log, victim);
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     if (rc) goto out;
     /* Unlink now (the mapping outlives the name), so no older file can
      * outlive a tombstone dropped from a later one. */
@@ -240,7 +242,7 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
         util_set_error("cleaner: removing %s failed: %s", victim->path, strerror(-r));
         rc = util_errno_to_rc(-r);
     }
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->commit_mu);
     if (epoch_retire(&db->ep, victim, log_segment_free, NULL) != LDB_OK) {
         /* Keep it mapped forever rather than unmap under a reader. */
     }
@@ -249,7 +251,7 @@ static int gc_clean(ldb *db, log_segment *victim, int victim_oldest, uint64_t en
      * commit may come along to reclaim). */
     epoch_reclaim(&db->ep);
     db_ctr_add(&db->st_cleaned_segments, 1);
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
 out:
     alloc_free(g);
     return rc;
@@ -259,6 +261,7 @@ out:
  * never the newest two (the active one, and the one a group-commit leader
  * may still be syncing). */
 static log_segment *gc_pick(ldb *db, double max_live_share, int *oldest, uint64_t *end)
+    LDB_REQUIRES(db->commit_mu)
 {
     log_segment *best = NULL;
     double best_share = max_live_share;
@@ -279,41 +282,41 @@ static log_segment *gc_pick(ldb *db, double max_live_share, int *oldest, uint64_
 
 int gc_step(ldb *db, double cpu_share, double max_live_share)
 {
-    pthread_mutex_lock(&db->gc_mu);
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->gc_mu);
+    ldb_mutex_lock(&db->commit_mu);
     int oldest = 0;
     uint64_t end = 0;
     log_segment *v = NULL;
     if (db->log.nsegs > 2)
         v = gc_pick(db, max_live_share, &oldest, &end);
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     int rc = 0;
     if (v) {
         rc = gc_clean(db, v, oldest, end, cpu_share);
         if (rc == LDB_OK) rc = 1;
     }
-    pthread_mutex_unlock(&db->gc_mu);
+    ldb_mutex_unlock(&db->gc_mu);
     return rc;
 }
 
 int gc_compact(ldb *db)
 {
     int rc = LDB_OK;
-    pthread_mutex_lock(&db->gc_mu);
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->gc_mu);
+    ldb_mutex_lock(&db->commit_mu);
     size_t budget = db->log.nsegs; /* bounded: concurrent writers keep making dead bytes */
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     while (budget--) {
         int oldest = 0;
         uint64_t end = 0;
-        pthread_mutex_lock(&db->commit_mu);
+        ldb_mutex_lock(&db->commit_mu);
         log_segment *v = gc_pick(db, GC_URGENT_LIVE_SHARE, &oldest, &end);
-        pthread_mutex_unlock(&db->commit_mu);
+        ldb_mutex_unlock(&db->commit_mu);
         if (!v) break;
         rc = gc_clean(db, v, oldest, end, 1.0);
         if (rc) break;
     }
     if (rc == LDB_OK) log_make_spare(&db->log, &db->commit_mu); /* if the cleaning used it */
-    pthread_mutex_unlock(&db->gc_mu);
+    ldb_mutex_unlock(&db->gc_mu);
     return rc;
 }

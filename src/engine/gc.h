@@ -22,7 +22,7 @@
 #ifndef LDB_GC_H
 #define LDB_GC_H
 
-struct ldb;
+#include "engine/db.h"
 
 /* Anything more than 5% dead: frame headers are not counted as live, so a
  * fully live segment reads as ~97% live. */
@@ -31,8 +31,9 @@ struct ldb;
  * space_cleaner_mode, decided that space calls for it), spending at most
  * `cpu_share` of a core (1.0 = flat out). Returns 1 when it cleaned a
  * segment, 0 when no segment was eligible, or an error. */
-int gc_step(struct ldb *db, double cpu_share, double max_live_share);
+int gc_step(ldb *db, double cpu_share, double max_live_share)
+    LDB_EXCLUDES(db->gc_mu, db->commit_mu);
 /* Cleans every segment (except the newest two) that holds dead bytes. */
-int gc_compact(struct ldb *db);
+int gc_compact(ldb *db) LDB_EXCLUDES(db->gc_mu, db->commit_mu);
 
 #endif /* LDB_GC_H */

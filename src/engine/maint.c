@@ -57,13 +57,13 @@ static void *cleaner_main(void *arg)
         }
         /* The spare lets the cleaner run on a full disk; a database of one
          * or two segments has nothing the cleaner could take anyway. */
-        pthread_mutex_lock(&db->commit_mu);
+        ldb_mutex_lock(&db->commit_mu);
         size_t nsegs = db->log.nsegs;
-        pthread_mutex_unlock(&db->commit_mu);
+        ldb_mutex_unlock(&db->commit_mu);
         if (nsegs >= 3) {
-            pthread_mutex_lock(&db->gc_mu); /* one maker at a time (ldb_compact too) */
+            ldb_mutex_lock(&db->gc_mu); /* one maker at a time (ldb_compact too) */
             log_make_spare(&db->log, &db->commit_mu);
-            pthread_mutex_unlock(&db->gc_mu);
+            ldb_mutex_unlock(&db->gc_mu);
         }
     }
     space_progress(db, 0);

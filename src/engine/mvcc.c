@@ -116,6 +116,7 @@ void mvcc_install(ldb *db, idx_entry *e, idx_version *v, uint64_t seq, const uin
                   log_segment *seg, uint32_t vlen, uint64_t hv, uint64_t oldest)
 {
     idx_version *old = atomic_load_explicit(&e->head, memory_order_relaxed);
+    LDB_ASSERT(!old || old->seq < seq); /* chains are newest first */
     v->seq = seq;
     v->rec = rec;
     v->seg = (uint32_t)seg->id;
@@ -162,8 +163,10 @@ int mvcc_swap(ldb *db, idx_entry *e, idx_version *v, const uint8_t *rec, log_seg
         mvcc_live_add(db, seg, nv, e->klen);
     } else {
         idx_version *pv = h;
-        while (atomic_load_explicit(&pv->older, memory_order_relaxed) != v)
+        while (atomic_load_explicit(&pv->older, memory_order_relaxed) != v) {
             pv = atomic_load_explicit(&pv->older, memory_order_relaxed);
+            LDB_ASSERT(pv != NULL); /* the cleaner found v in this chain */
+        }
         atomic_store_explicit(&pv->older, nv, memory_order_release);
     }
     if (v != &e->first && epoch_retire(&db->ep, v, mvcc_version_free, db) != LDB_OK)
@@ -186,7 +189,7 @@ int mvcc_tomb_push(ldb *db, idx_entry *e)
 
 /* Unlinks e from the index and retires it with all its versions. The
  * caller reserved room in the retire list. */
-static void entry_drop(ldb *db, idx_entry *e)
+static void entry_drop(ldb *db, idx_entry *e) LDB_REQUIRES(db->commit_mu)
 {
     if (idx_remove(&db->tree, e) != LDB_OK) return;
     if (db->use_hash) hash_remove_w(&db->hash, e, hash_key(&db->hash, e->key, e->klen));

@@ -31,9 +31,9 @@ typedef struct replay_ctx {
 
 /* Installs one replayed record at sequence `seq` (no reader exists during
  * recovery, so versions are rewritten in place and no chain is kept). */
-static int replay_record(replay_ctx *x, const rec_view *r, uint64_t seq, log_segment *seg)
+static int replay_record(ldb *db, replay_ctx *x, const rec_view *r, uint64_t seq,
+                         log_segment *seg) LDB_REQUIRES(db->commit_mu)
 {
-    ldb *db = x->db;
     idx_path path;
     idx_entry *e = idx_find_wc(&db->tree, r->key, r->klen, &path);
     idx_version *h = e ? atomic_load_explicit(&e->head, memory_order_relaxed) : NULL;
@@ -41,8 +41,12 @@ static int replay_record(replay_ctx *x, const rec_view *r, uint64_t seq, log_seg
     if (h && h->seq == seq) {
         /* The same version again: the cleaner's relocated copy. The later
          * location wins (the older file is going away). */
-        if (h->rec) mvcc_live_sub(db, h, e->klen);
-        else x->unresolved--;
+        if (h->rec) {
+            mvcc_live_sub(db, h, e->klen);
+        } else {
+            LDB_ASSERT(x->unresolved > 0);
+            x->unresolved--;
+        }
         h->rec = r->rec;
         h->seg = (uint32_t)seg->id;
         mvcc_live_add(db, seg, h, e->klen);
@@ -62,8 +66,12 @@ static int replay_record(replay_ctx *x, const rec_view *r, uint64_t seq, log_seg
     }
     int was_live = h && h->vlen != IDX_TOMBSTONE;
     if (h) {
-        if (h->rec) mvcc_live_sub(db, h, e->klen);
-        else x->unresolved--; /* superseded before its location was found */
+        if (h->rec) {
+            mvcc_live_sub(db, h, e->klen);
+        } else { /* superseded before its location was found */
+            LDB_ASSERT(x->unresolved > 0);
+            x->unresolved--;
+        }
     }
     idx_version *v = h ? h : &e->first;
     v->seq = seq;
@@ -103,15 +111,15 @@ static int defer_push(replay_ctx *x, const uint8_t *rec, uint64_t seq, uint64_t 
 }
 
 /* After each log replay: decides the deferred older versions. */
-static int replay_settle(replay_ctx *x)
+static int replay_settle(ldb *db, replay_ctx *x) LDB_REQUIRES(db->commit_mu)
 {
     int rc = LDB_OK;
     for (size_t i = 0; i < x->ndeferred && rc == LDB_OK; i++) {
         replay_deferred *d = &x->deferred[i];
-        if (d->sup <= x->db->last_seq) continue; /* its successor is durable */
+        if (d->sup <= db->last_seq) continue; /* its successor is durable */
         rec_view r;
         rec_parse(d->rec, REC_MAX_FRAME, &r); /* checked by the log */
-        rc = replay_record(x, &r, d->seq, d->seg);
+        rc = replay_record(db, x, &r, d->seq, d->seg);
     }
     alloc_free(x->deferred);
     x->deferred = NULL;
@@ -119,8 +127,10 @@ static int replay_settle(replay_ctx *x)
     return rc;
 }
 
-/* log_replay's callback: one validated frame. */
+/* log_replay's callback, under recover_locked's lock (which the analysis
+ * cannot follow through log_replay's function pointer). */
 static int replay_frame(void *arg, const rec_frame *f, const uint8_t *frame, log_segment *seg)
+    LDB_NO_TSA
 {
     replay_ctx *x = arg;
     ldb *db = x->db;
@@ -136,7 +146,7 @@ static int replay_frame(void *arg, const rec_frame *f, const uint8_t *frame, log
             if (rc) return rc;
             continue;
         }
-        int rc = replay_record(x, &r, seq, seg);
+        int rc = replay_record(db, x, &r, seq, seg);
         if (rc) return rc;
         if (seq > db->last_seq) db->last_seq = seq;
         db->recovery_records++;
@@ -166,14 +176,15 @@ int recovery_reset_index(ldb *db)
     return idx_init(&db->tree, &db->ep);
 }
 
-static int hash_add_entry(idx_entry *e, void *arg)
+/* idx_walk's callback, under build_hash's caller's lock. */
+static int hash_add_entry(idx_entry *e, void *arg) LDB_NO_TSA
 {
     ldb *db = arg;
     return hash_insert_w(&db->hash, e, hash_key(&db->hash, e->key, e->klen));
 }
 
 /* Builds the accelerator from the recovered index (bulk, one pass). */
-static int build_hash(ldb *db)
+static int build_hash(ldb *db) LDB_REQUIRES(db->commit_mu)
 {
     int rc = hash_reserve_w(&db->hash, atomic_load(&db->st_keys) + 1024);
     if (rc) return rc;
@@ -182,7 +193,7 @@ static int build_hash(ldb *db)
 
 /* After replay: drops tombstoned keys (no snapshot exists yet) and builds
  * the lookup accelerator. */
-static int finish_recovery(ldb *db)
+static int finish_recovery(ldb *db) LDB_REQUIRES(db->commit_mu)
 {
     mvcc_tombs_collect(db, UINT64_MAX);
     if (db->opt.hash_accelerator) {
@@ -198,7 +209,17 @@ static int finish_recovery(ldb *db)
     return LDB_OK;
 }
 
+static int recover_locked(ldb *db) LDB_REQUIRES(db->commit_mu);
+
 int recovery_run(ldb *db)
+{
+    ldb_mutex_lock(&db->commit_mu);
+    int rc = recover_locked(db);
+    ldb_mutex_unlock(&db->commit_mu);
+    return rc;
+}
+
+static int recover_locked(ldb *db) LDB_REQUIRES(db->commit_mu)
 {
     replay_ctx x = {.db = db};
     ckpt_start cs;
@@ -207,7 +228,7 @@ int recovery_run(ldb *db)
     x.unresolved = cs.unresolved;
     if (cs.seq > db->last_seq) db->last_seq = cs.seq;
     rc = log_replay(&db->log, cs.seg, cs.off, replay_frame, &x);
-    if (rc == LDB_OK) rc = replay_settle(&x);
+    if (rc == LDB_OK) rc = replay_settle(db, &x);
     if (rc == LDB_OK && x.unresolved) {
         /* The checkpoint names a location replay could not re-establish:
          * distrust it and rebuild from the whole log. */
@@ -219,7 +240,7 @@ int recovery_run(ldb *db)
         x.unresolved = 0;
         rc = recovery_reset_index(db);
         if (rc == LDB_OK) rc = log_replay(&db->log, 0, 0, replay_frame, &x);
-        if (rc == LDB_OK) rc = replay_settle(&x);
+        if (rc == LDB_OK) rc = replay_settle(db, &x);
     }
     alloc_free(x.deferred);
     if (rc) return rc;
@@ -241,7 +262,7 @@ static int hash_has_entry(idx_entry *e, void *arg)
 int recovery_check_indexes(ldb *db)
 {
     int rc = LDB_OK;
-    pthread_mutex_lock(&db->commit_mu);
+    ldb_mutex_lock(&db->commit_mu);
     uint64_t entries = 0;
     if (idx_check(&db->tree, &entries) != 0) {
         rc = LDB_CORRUPTION;
@@ -257,6 +278,6 @@ int recovery_check_indexes(ldb *db)
         if (idx_walk(&db->tree, NULL, 0, hash_has_entry, db)) rc = LDB_CORRUPTION;
     }
 out:
-    pthread_mutex_unlock(&db->commit_mu);
+    ldb_mutex_unlock(&db->commit_mu);
     return rc;
 }

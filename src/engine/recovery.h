@@ -20,21 +20,24 @@
  *   checkpoint untrusted: the index is emptied and the whole log replayed.
  *
  * Who may call: ldb_open, single-threaded, before any reader or background
- * thread exists (versions are rewritten in place; no chain is kept).
+ * thread exists (versions are rewritten in place; no chain is kept). It
+ * holds the commit mutex throughout all the same: the index and counters
+ * it builds are the mutex's (mvcc.h), and the lock analysis then needs no
+ * exception for open.
  */
 #ifndef LDB_RECOVERY_H
 #define LDB_RECOVERY_H
 
-struct ldb;
+#include "engine/db.h"
 
 /* Recovers the index and the sequence counters of an opened log. */
-int recovery_run(struct ldb *db);
+int recovery_run(ldb *db) LDB_EXCLUDES(db->commit_mu);
 /* Empties the index and the counters derived from it (a checkpoint that
  * failed to load half-way is discarded this way). Open only. */
-int recovery_reset_index(struct ldb *db);
+int recovery_reset_index(ldb *db) LDB_REQUIRES(db->commit_mu);
 /* Test support: LDB_OK when the ordered index is sound and the lookup
  * accelerator holds exactly its entries; LDB_CORRUPTION otherwise. Takes
  * the commit mutex: callable on an open database. */
-int recovery_check_indexes(struct ldb *db);
+int recovery_check_indexes(ldb *db) LDB_EXCLUDES(db->commit_mu);
 
 #endif /* LDB_RECOVERY_H */

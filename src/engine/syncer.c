@@ -13,7 +13,7 @@
 int syncer_wait_durable(ldb *db, uint64_t seq)
 {
     int rc = LDB_OK;
-    pthread_mutex_lock(&db->sync_mu);
+    ldb_mutex_lock(&db->sync_mu);
     db->sync_waiters++; /* ldb_close waits for this to reach 0 */
     while (db->durable < seq) {
         if (log_failed(&db->log)) {
@@ -26,7 +26,7 @@ int syncer_wait_durable(ldb *db, uint64_t seq)
         }
         /* Lead: sync everything appended so far, for everyone waiting. */
         db->syncing = 1;
-        pthread_mutex_unlock(&db->sync_mu);
+        ldb_mutex_unlock(&db->sync_mu);
         /* A read section pins the segment read below: by the time this
          * thread syncs it, rotations may have made it old enough for the
          * cleaner to delete and free (seen as a leader blocked forever on
@@ -34,11 +34,11 @@ int syncer_wait_durable(ldb *db, uint64_t seq)
         epoch_slot *pin = NULL;
         int r = db_thread_slot(db, &pin);
         if (r == LDB_OK) epoch_enter(&db->ep, pin, &db->committed);
-        pthread_mutex_lock(&db->commit_mu);
+        ldb_mutex_lock(&db->commit_mu);
         log_segment *seg = r == LDB_OK ? db->log.active : NULL;
         uint64_t target = atomic_load_explicit(&db->appended, memory_order_acquire);
         uint64_t end = seg ? seg->end : 0;
-        pthread_mutex_unlock(&db->commit_mu);
+        ldb_mutex_unlock(&db->commit_mu);
         /* Sealed segments are synced at rotation, but those found at open
          * may come from a NONE-mode run: once, before anything newer can
          * be called durable (else a power cut could leave a gap). */
@@ -48,7 +48,7 @@ int syncer_wait_durable(ldb *db, uint64_t seq)
         }
         if (r == LDB_OK && seg) r = log_sync_segment(&db->log, seg, end);
         if (pin) epoch_exit(pin);
-        pthread_mutex_lock(&db->sync_mu);
+        ldb_mutex_lock(&db->sync_mu);
         db->syncing = 0;
         if (r) {
             if (r != LDB_NOMEM) log_fail(&db->log);
@@ -66,14 +66,14 @@ int syncer_wait_durable(ldb *db, uint64_t seq)
         pthread_cond_broadcast(&db->sync_cv);
     }
     db->sync_waiters--;
-    pthread_mutex_unlock(&db->sync_mu);
+    ldb_mutex_unlock(&db->sync_mu);
     return rc;
 }
 
 static void *syncer_main(void *arg)
 {
     ldb *db = arg;
-    pthread_mutex_lock(&db->sync_mu);
+    ldb_mutex_lock(&db->sync_mu);
     while (!db->stop) {
         struct timespec ts;
         util_deadline_ms(&ts, db->opt.sync_interval_ms); /* sync_cv is monotonic */
@@ -85,12 +85,12 @@ static void *syncer_main(void *arg)
         if (db->stop) break;
         uint64_t a = atomic_load_explicit(&db->appended, memory_order_acquire);
         if (a > db->durable && !log_failed(&db->log)) {
-            pthread_mutex_unlock(&db->sync_mu);
+            ldb_mutex_unlock(&db->sync_mu);
             syncer_wait_durable(db, a);
-            pthread_mutex_lock(&db->sync_mu);
+            ldb_mutex_lock(&db->sync_mu);
         }
     }
-    pthread_mutex_unlock(&db->sync_mu);
+    ldb_mutex_unlock(&db->sync_mu);
     return NULL;
 }
 
@@ -106,10 +106,10 @@ int syncer_start(ldb *db)
 void syncer_stop(ldb *db)
 {
     if (!db->syncer_running) return;
-    pthread_mutex_lock(&db->sync_mu);
+    ldb_mutex_lock(&db->sync_mu);
     db->stop = 1;
     pthread_cond_broadcast(&db->sync_cv);
-    pthread_mutex_unlock(&db->sync_mu);
+    ldb_mutex_unlock(&db->sync_mu);
     pthread_join(db->syncer, NULL);
     db->syncer_running = 0;
 }

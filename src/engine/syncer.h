@@ -25,14 +25,14 @@
 
 #include <stdint.h>
 
-struct ldb;
+#include "engine/db.h"
 
 /* Waits until every sequence <= seq is durable (leading an fdatasync if no
  * one else is). */
-int syncer_wait_durable(struct ldb *db, uint64_t seq);
+int syncer_wait_durable(ldb *db, uint64_t seq) LDB_EXCLUDES(db->commit_mu, db->sync_mu);
 /* Starts the NORMAL-mode thread that syncs every sync_interval_ms (no-op in
  * other modes and read-only). */
-int syncer_start(struct ldb *db);
-void syncer_stop(struct ldb *db);
+int syncer_start(ldb *db);
+void syncer_stop(ldb *db) LDB_EXCLUDES(db->sync_mu);
 
 #endif /* LDB_SYNCER_H */
