@@ -288,6 +288,10 @@ int ckpt_write(ldb *db)
     uint64_t logbytes = db_log_bytes(db);
     atomic_store_explicit(&slot->snap, S, memory_order_relaxed);
     atomic_store_explicit(&slot->epoch, atomic_load(&db->ep.global), memory_order_relaxed);
+    /* Pairs with the seq_cst fences before the slot scans of epoch_reclaim
+     * and epoch_oldest_snapshot (epoch.c), as epoch_enter's does: a scan
+     * after this point sees the slot, so nothing visible at S is pruned or
+     * freed while the walk runs. */
     UTIL_FENCE(memory_order_seq_cst);
     /* The segment table of this instant: every segment a version visible at
      * S lives in stays mapped while our snapshot is pinned. */

@@ -248,6 +248,9 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
         goto out;
     }
     uint64_t seq = ++db->last_seq;
+    /* Acquire pairs with log_sync_segment's release of the watermark, set
+     * only after its fdatasync returned: the value recorded is never ahead
+     * of the disk. */
     rec_frame_write(dst, seq, (uint32_t)body, (uint32_t)nrec, 0,
                     atomic_load_explicit(&seg->synced, memory_order_acquire));
     uint8_t *p = dst + REC_FRAME_HDR;
@@ -269,6 +272,11 @@ int commit_apply(ldb *db, commit_op *ops, size_t n, commit_validate_fn validate,
                          ops[i].type == REC_DEL ? IDX_TOMBSTONE : ops[i].slen, ops[i].hv, oldest);
     db_ctr_add(&db->st_commits, 1);
     db_ctr_add(&db->st_user_bytes, REC_FRAME_HDR + body);
+    /* Release: the frame and the installed versions are written before
+     * `appended` pairs with the group-commit leader's acquire (syncer.c: it
+     * syncs up to the end it then reads) and ldb_sync's, and before
+     * `committed` pairs with epoch_enter's acquire of the snapshot (readers
+     * then see every version <= it whole). */
     atomic_store_explicit(&db->appended, seq, memory_order_release);
     if (db->opt.sync_mode != LDB_SYNC_FULL)
         atomic_store_explicit(&db->committed, seq, memory_order_release);

@@ -194,7 +194,9 @@ static inline idx_entry *db_find(ldb *db, const void *k, size_t kl)
     return idx_find(&db->tree, k, kl);
 }
 
-/* The version of e visible at snapshot snap (NULL when none). */
+/* The version of e visible at snapshot snap (NULL when none). The acquire
+ * loads pair with the release stores that link versions (mvcc_install,
+ * mvcc_swap): a version seen is whole. */
 static inline idx_version *db_visible(idx_entry *e, uint64_t snap)
 {
     idx_version *v = atomic_load_explicit(&e->head, memory_order_acquire);

@@ -133,6 +133,8 @@ static int gc_flush(gc_run *g) LDB_EXCLUDES(g->db->commit_mu)
         util_put_u64(seqtab + REC_SEQS_ENTRY * i + 8, mv[i].sup);
         if (mv[i].seq > maxseq) maxseq = mv[i].seq;
     }
+    /* Acquire: as for a user frame (commit.c), pairs with the watermark's
+     * release in log_sync_segment. */
     rec_frame_write(dst, maxseq, (uint32_t)(seqs_size + body), (uint32_t)(nm + 1), REC_F_RELOCATED,
                     atomic_load_explicit(&seg->synced, memory_order_acquire));
     uint8_t *p = dst + REC_FRAME_HDR;

@@ -106,6 +106,8 @@ uint64_t mvcc_oldest(ldb *db)
 {
     if (++db->commits_since_oldest >= MVCC_OLDEST_EVERY) {
         db->commits_since_oldest = 0;
+        /* Acquire pairs with the releases of `committed` (commit_apply,
+         * syncer): snapshots are taken at or below it. */
         uint64_t c = atomic_load_explicit(&db->committed, memory_order_acquire);
         db->oldest_cache = epoch_oldest_snapshot(&db->ep, c);
     }

@@ -36,6 +36,8 @@ int syncer_wait_durable(ldb *db, uint64_t seq)
         if (r == LDB_OK) epoch_enter(&db->ep, pin, &db->committed);
         ldb_mutex_lock(&db->commit_mu);
         log_segment *seg = r == LDB_OK ? db->log.active : NULL;
+        /* Acquire pairs with commit_apply's release: every frame up to
+         * target lies below `end`, read under the same mutex. */
         uint64_t target = atomic_load_explicit(&db->appended, memory_order_acquire);
         uint64_t end = seg ? seg->end : 0;
         ldb_mutex_unlock(&db->commit_mu);
@@ -62,6 +64,8 @@ int syncer_wait_durable(ldb *db, uint64_t seq)
         }
         db_ctr_add(&db->st_syncs, 1);
         uint64_t c = atomic_load_explicit(&db->committed, memory_order_relaxed);
+        /* Release pairs with epoch_enter's acquire: a FULL commit becomes
+         * visible only once this sync made it durable. */
         if (target > c) atomic_store_explicit(&db->committed, target, memory_order_release);
         pthread_cond_broadcast(&db->sync_cv);
     }
