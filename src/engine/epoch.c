@@ -52,6 +52,8 @@ int epoch_slot_claim(epoch_mgr *m, int kind, epoch_slot **out)
                 return LDB_OK;
             }
         }
+        /* Acquire pairs with the seq_cst compare-exchange below that
+         * appends a zeroed chunk: its slots are initialised when seen. */
         epoch_chunk *next = atomic_load_explicit(&c->next, memory_order_acquire);
         if (!next) {
             epoch_chunk *fresh = alloc_aligned(64, sizeof(epoch_chunk));
@@ -71,6 +73,9 @@ int epoch_slot_claim(epoch_mgr *m, int kind, epoch_slot **out)
 
 void epoch_slot_release(epoch_slot *s)
 {
+    /* Release pairs with the scans' acquire loads of slot epochs: every
+     * read made inside the section happens before the reclaimer sees it
+     * left. */
     atomic_store_explicit(&s->epoch, 0, memory_order_release);
     atomic_store_explicit(&s->begin_ns, 0, memory_order_relaxed);
     atomic_store_explicit(&s->owned, 0, memory_order_release);
@@ -114,7 +119,11 @@ static uint64_t epoch_min_active(epoch_mgr *m)
 void epoch_reclaim(epoch_mgr *m)
 {
     if (m->n_items == 0) return;
-    /* The seq_cst increment orders every unlink before the slot scan. */
+    /* The seq_cst increment orders every unlink before the slot scan; with
+     * the fence it pairs with the seq_cst fence of epoch_enter (epoch.h) and
+     * of a checkpoint's snapshot (checkpoint.c): either the scan sees the
+     * reader's slot, or the reader sees the unlink and never reaches the
+     * object. */
     atomic_fetch_add_explicit(&m->global, 1, memory_order_seq_cst);
     UTIL_FENCE(memory_order_seq_cst);
     uint64_t min = epoch_min_active(m);
@@ -132,6 +141,8 @@ void epoch_reclaim(epoch_mgr *m)
 
 uint64_t epoch_oldest_snapshot(epoch_mgr *m, uint64_t committed)
 {
+    /* Pairs with epoch_enter's seq_cst fence: a snapshot taken before the
+     * scan is seen by it, one taken after is >= committed. */
     UTIL_FENCE(memory_order_seq_cst);
     uint64_t oldest = committed;
     for (epoch_chunk *c = m->head; c; c = atomic_load_explicit(&c->next, memory_order_acquire))

@@ -91,10 +91,15 @@ void epoch_slot_release(epoch_slot *s);
 static inline uint64_t epoch_enter(epoch_mgr *m, epoch_slot *s,
                                    const _Atomic uint64_t *committed)
 {
+    /* Acquire pairs with the release of `committed` (commit_apply, the
+     * group-commit leader): every version <= snap is installed whole. */
     uint64_t snap = atomic_load_explicit(committed, memory_order_acquire);
     atomic_store_explicit(&s->snap, snap, memory_order_relaxed);
     atomic_store_explicit(&s->epoch, atomic_load_explicit(&m->global, memory_order_relaxed),
                           memory_order_relaxed);
+    /* Pairs with the seq_cst fences before the slot scans (epoch_reclaim,
+     * epoch_oldest_snapshot): the slot is visible to any later scan, or
+     * the loads below see what that scan's caller unlinked. */
     UTIL_FENCE(memory_order_seq_cst);
     for (;;) {
         uint64_t now = atomic_load_explicit(committed, memory_order_acquire);
@@ -107,6 +112,7 @@ static inline uint64_t epoch_enter(epoch_mgr *m, epoch_slot *s,
 
 static inline void epoch_exit(epoch_slot *s)
 {
+    /* Release pairs with the scans' acquire loads of slot epochs (epoch.c). */
     atomic_store_explicit(&s->epoch, 0, memory_order_release);
 }
 

@@ -86,6 +86,10 @@ static uint64_t cap_for(uint64_t n)
     return cap;
 }
 
+/* Releases pair with the readers' acquire loads of h->view and h->table
+ * (hash.h): a table and view are filled before they are seen. mask and
+ * bytes are relaxed: the prefetch path only hints with them and stays
+ * inside the table whatever mask it reads (hash_prefetch_any). */
 static void publish(hash_index *h, hash_table *t, const hash_view *v, uint64_t bytes)
 {
     atomic_store_explicit(&h->table, t, memory_order_release);
@@ -126,6 +130,9 @@ static void place(hash_table *t, uint64_t w, const uint8_t *hint, uint64_t hv)
     }
     if (atomic_load_explicit(&t->slots[i].w, memory_order_relaxed) == HASH_TOMB) t->tombs--;
     atomic_store_explicit(&t->slots[i].hint, hint, memory_order_relaxed);
+    /* Release pairs with the acquire load of the slot word in the probe
+     * (hash.h): the hint is in place before the slot can match. used is
+     * the writer's own. */
     atomic_store_explicit(&t->slots[i].w, w, memory_order_release);
     t->used++;
 }
@@ -248,6 +255,8 @@ static void remove_from(hash_table *t, const idx_entry *e, uint64_t hv)
 {
     hash_slot *sl = slot_of(t, e, hv);
     if (!sl) return;
+    /* Pairs with the probe's acquire: a reader sees the entry or the
+     * tombstone; the entry itself is retired through the epoch. */
     atomic_store_explicit(&sl->w, HASH_TOMB, memory_order_release);
     atomic_store_explicit(&sl->hint, NULL, memory_order_relaxed);
     t->used--;

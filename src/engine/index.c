@@ -110,6 +110,15 @@ static inline void slot_key(idx_node *n, uint32_t i, const uint8_t **k, size_t *
 
 /* ---- optimistic version protocol ----------------------------------- */
 
+/* The pairing, once for every use site: a writer's write_lock (relaxed
+ * store of LOCKED, then a release fence) orders the lock bit before its
+ * changes to the node; write_unlock's release store of the bumped version
+ * publishes them. A reader's read_begin acquire load pairs with that
+ * release (it sees a version and everything written before it); its reads
+ * of the node may race with a new writer, so read_valid's acquire fence
+ * orders them before the version is read again: an unchanged version
+ * proves no writer ran in between, and what was read is one node state. */
+
 /* Waits out a writer; returns the stable version, or 0 when the node was
  * retired (the reader must restart). Versions of live nodes are never 0
  * after their first publication because nodes start at 4. */
@@ -139,12 +148,14 @@ static inline void write_lock(idx_node *n)
 static inline void write_unlock(idx_node *n)
 {
     uint64_t v = atomic_load_explicit(&n->version, memory_order_relaxed);
-    atomic_store_explicit(&n->version, v + 4 - V_LOCKED, memory_order_release);
+    atomic_store_explicit(&n->version, v + 4 - V_LOCKED, memory_order_release); /* pairs with read_begin */
 }
 
 static inline void write_unlock_obsolete(idx_node *n)
 {
     uint64_t v = atomic_load_explicit(&n->version, memory_order_relaxed);
+    /* Pairs with read_begin: a reader that sees OBSOLETE restarts from the
+     * root, which no longer leads here. */
     atomic_store_explicit(&n->version, ((v + 4 - V_LOCKED) | V_OBSOLETE), memory_order_release);
 }
 
@@ -232,6 +243,8 @@ idx_entry *idx_find(idx_tree *t, const void *key, size_t kl)
 {
     const uint8_t *k = key;
 restart:;
+    /* Acquire pairs with the release stores of t->root (a split or a
+     * collapse of the root): the new root is whole before it is seen. */
     idx_node *n = atomic_load_explicit(&t->root, memory_order_acquire);
     uint64_t v = read_begin(n);
     if (!v || atomic_load_explicit(&t->root, memory_order_acquire) != n) goto restart;
@@ -605,6 +618,7 @@ int idx_insert_wc(idx_tree *t, idx_path *pp, idx_entry *e)
             atomic_store_explicit(&root->sep[1], up_sep, memory_order_relaxed);
             atomic_store_explicit(&root->count, 2, memory_order_relaxed);
             node_rebuild_prefixes(root);
+            /* Release pairs with the readers' acquire of t->root. */
             atomic_store_explicit(&t->root, root, memory_order_release);
         } else {
             idx_node *parent = p.node[top - 1];
@@ -693,6 +707,7 @@ int idx_remove(idx_tree *t, idx_entry *e)
     idx_node *r = p.node[0];
     if (top == 0 && !r->leaf && node_count(r) == 1) {
         idx_node *only = atomic_load_explicit(&r->ptr[0], memory_order_relaxed);
+        /* Release pairs with the readers' acquire of t->root. */
         atomic_store_explicit(&t->root, only, memory_order_release);
         write_unlock_obsolete(r);
         node_retire(t, r);
