@@ -201,7 +201,9 @@ static int seg_create(ldb_log *log, uint64_t id, uint64_t size, log_segment **ou
         }
         atomic_store_explicit(&s->synced, REC_SEG_HDR, memory_order_release);
     } else {
-        atomic_store_explicit(&log->dir_unsynced, 1, memory_order_release);
+        /* Release pairs with log_sync_dir's acquire: the file exists
+         * under its name before an fsync that counts it starts. */
+        atomic_fetch_add_explicit(&log->dir_gen, 1, memory_order_release);
     }
     *out = s;
     return LDB_OK;
@@ -218,6 +220,7 @@ int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
     size_t n = 0;
     int rc;
     memset(log, 0, sizeof *log);
+    pthread_mutex_init(&log->dir_mu, NULL);
     log->sync_mode = sync_mode;
     log->read_only = read_only;
     log->salvage = salvage;
@@ -705,16 +708,31 @@ int log_sync_segment(ldb_log *log, log_segment *s, uint64_t end)
 
 int log_sync_dir(ldb_log *log)
 {
-    if (!atomic_load_explicit(&log->dir_unsynced, memory_order_acquire)) return LDB_OK;
-    atomic_store_explicit(&log->dir_unsynced, 0, memory_order_relaxed);
-    int r = io_fsync_dir(log->dir);
-    if (r < 0) {
-        log_fail(log);
-        atomic_store_explicit(&log->dir_unsynced, 1, memory_order_relaxed);
-        util_set_error("fsync of directory %s failed: %s", log->dir, strerror(-r));
-        return LDB_IO;
+    /* A watermark, not a dirty flag: a flag cleared before the fsync let a
+     * second caller return while the first one's fsync was still in flight
+     * (test_durability test_concurrent_dir_syncs). */
+    uint64_t want = atomic_load_explicit(&log->dir_gen, memory_order_acquire);
+    if (log_failed(log)) return log_latched_error();
+    if (atomic_load_explicit(&log->dir_synced, memory_order_acquire) >= want) return LDB_OK;
+    int rc = LDB_OK;
+    pthread_mutex_lock(&log->dir_mu);
+    if (log_failed(log)) {
+        rc = log_latched_error();
+    } else if (atomic_load_explicit(&log->dir_synced, memory_order_relaxed) < want) {
+        /* Everything created before this load is covered by the fsync. */
+        uint64_t g = atomic_load_explicit(&log->dir_gen, memory_order_acquire);
+        int r = io_fsync_dir(log->dir);
+        if (r < 0) {
+            log_fail(log);
+            util_set_error("fsync of directory %s failed: %s", log->dir, strerror(-r));
+            rc = LDB_IO;
+        } else {
+            /* Release pairs with the acquire fast path above. */
+            atomic_store_explicit(&log->dir_synced, g, memory_order_release);
+        }
     }
-    return LDB_OK;
+    pthread_mutex_unlock(&log->dir_mu);
+    return rc;
 }
 
 log_segment *log_segment_by_id(ldb_log *log, uint64_t id)
@@ -765,6 +783,7 @@ void log_close(ldb_log *log)
     for (size_t i = 0; i < log->nsegs; i++) seg_close(log->segs[i]);
     alloc_free(log->segs);
     alloc_free(log->dir);
+    pthread_mutex_destroy(&log->dir_mu);
     memset(log, 0, sizeof *log);
 }
 

@@ -99,8 +99,13 @@ typedef struct ldb_log {
     int use_spare;            /* the cleaner is appending: a rotation that
                                  meets a full disk may take the spare */
     _Atomic int failed;       /* the failure latch (see above) */
-    _Atomic int dir_unsynced; /* NONE mode created a segment whose directory
-                                 entry no fsync has covered yet */
+    /* The directory's durable watermark, as segments have theirs: dir_gen
+     * counts segment files NONE mode created without a directory sync;
+     * dir_synced is the count the last completed fsync of the directory
+     * covered (raised only after it returned, under dir_mu, which also
+     * serialises those fsyncs). */
+    _Atomic uint64_t dir_gen, dir_synced;
+    pthread_mutex_t dir_mu;
     uint64_t truncated_bytes; /* torn tail cut off at open */
 } ldb_log;
 
@@ -140,8 +145,10 @@ static inline int log_failed(ldb_log *log)
 {
     return atomic_load_explicit(&log->failed, memory_order_acquire);
 }
-/* fsyncs the directory if a segment was created in it without that (NONE
- * mode); LDB_IO with the latch set on failure. */
+/* Returns once every segment file created before the call has a durable
+ * directory entry: fsyncs the directory if NONE mode created one since the
+ * last completed fsync, or waits for an fsync in flight (whose start may
+ * have come after the creation). LDB_IO with the latch set on failure. */
 int log_sync_dir(ldb_log *log);
 log_segment *log_segment_by_id(ldb_log *log, uint64_t id);
 /* The spare: one preallocated segment-sized file (SPARE) kept so that the

@@ -26,7 +26,8 @@
  *    copies (the cleaner then deleted the originals), and while a
  *    checkpoint is being written (it was installed anyway);
  *  - ldb_sync in NONE mode leaving sealed segments and directory entries to
- *    the OS;
+ *    the OS, and returning while another caller's directory fsync was still
+ *    in flight;
  *  - a new database directory whose entry in its parent was never synced;
  *  - ldb_close while another thread is inside ldb_get.
  */
@@ -817,6 +818,83 @@ static void test_none_mode_sync_covers_sealed_segments(void **state)
     tu_rmdir(img);
 }
 
+/* Two ldb_sync calls in NONE mode at once: the second used to return while
+ * the first one's directory fsync was still in flight (a dirty flag was
+ * cleared before the fsync), so its caller was told the new segments'
+ * directory entries were durable when they were not. The first caller is
+ * held inside its directory fsync; the cut is taken the moment the second
+ * returns. */
+static struct {
+    ldb *db;
+    pthread_t first;
+    int in_dir_sync, second_returned, first_rc;
+    const char *dir;
+} ds;
+
+static int dir_sync_hold_hook(io_op op, const char *path, void *arg)
+{
+    (void)arg;
+    if (op == IO_OP_SYNC && path && strcmp(path, ds.dir) == 0 &&
+        pthread_equal(pthread_self(), ds.first) && !ds.in_dir_sync) {
+        rv_set(&ds.in_dir_sync);
+        rv_wait(&ds.second_returned, 1000); /* times out when the second waits for us */
+    }
+    return 0;
+}
+
+static void *first_sync_main(void *arg)
+{
+    (void)arg;
+    ds.first_rc = ldb_sync(ds.db);
+    return NULL;
+}
+
+static void test_concurrent_dir_syncs(void **state)
+{
+    const char *dir = *state;
+    memset(&ds, 0, sizeof ds);
+    ds.dir = dir;
+    pc_start(dir, 0); /* before open: the first segment is created unsynced */
+    ldb_options o;
+    fill_opts(&o, LDB_SYNC_NONE, 64u << 10);
+    assert_int_equal(ldb_open(dir, &o, &ds.db), LDB_OK);
+    char k[16];
+    uint8_t v[1000];
+    for (unsigned i = 0; i < 300; i++) {
+        memset(v, (int)(i & 0xff), sizeof v);
+        assert_int_equal(ldb_put(ds.db, k, key_of(i, k), v, sizeof v), LDB_OK);
+    }
+    io_set_fault_hook(dir_sync_hold_hook, NULL);
+    assert_int_equal(pthread_create(&ds.first, NULL, first_sync_main, NULL), 0);
+    assert_true(rv_wait(&ds.in_dir_sync, 10000));
+    assert_int_equal(ldb_sync(ds.db), LDB_OK);
+    char img[4200];
+    snprintf(img, sizeof img, "%s.cut", dir);
+    pc_image(img); /* the cut: right after the second ldb_sync returned */
+    rv_set(&ds.second_returned);
+    pthread_join(ds.first, NULL);
+    pc_stop();
+    assert_int_equal(ds.first_rc, LDB_OK);
+    assert_int_equal(ldb_close(ds.db), LDB_OK);
+    ldb *r;
+    int rc = ldb_open(img, &o, &r);
+    if (rc) fail_msg("after two concurrent ldb_sync calls and a power cut: open failed: %s (%s)",
+                     ldb_strerror(rc), ldb_last_error());
+    unsigned lost = 0;
+    for (unsigned i = 0; i < 300; i++) {
+        size_t vl;
+        uint8_t got[1000];
+        rc = ldb_get(r, k, key_of(i, k), got, sizeof got, &vl);
+        memset(v, (int)(i & 0xff), sizeof v);
+        if (rc != LDB_OK || vl != sizeof v || memcmp(got, v, vl) != 0) lost++;
+    }
+    assert_int_equal(ldb_close(r), LDB_OK);
+    if (lost)
+        fail_msg("ldb_sync returned while another call's directory fsync was in flight: %u of "
+                 "300 keys lost after a power cut", lost);
+    tu_rmdir(img);
+}
+
 /* ---- 7. a new database's directory entry ----------------------------- */
 
 static void test_new_directory_entry_synced(void **state)
@@ -903,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_cleaner_after_failed_sync),
         cmocka_unit_test_setup_teardown(test_checkpoint_after_failed_sync, tu_setup_fast_dir, tu_teardown_dir),
         cmocka_unit_test_setup_teardown(test_none_mode_sync_covers_sealed_segments, tu_setup_fast_dir, tu_teardown_dir),
+        cmocka_unit_test_setup_teardown(test_concurrent_dir_syncs, tu_setup_fast_dir, tu_teardown_dir),
         cmocka_unit_test_setup_teardown(test_new_directory_entry_synced, tu_setup_fast_dir, tu_teardown_dir),
         cmocka_unit_test_setup_teardown(test_close_waits_for_reads, tu_setup_fast_dir, tu_teardown_dir),
     };
