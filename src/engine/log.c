@@ -672,6 +672,8 @@ void log_advance(ldb_log *log, size_t size)
 
 void log_fail(ldb_log *log)
 {
+    /* Release pairs with log_failed's acquire: whoever sees the latch sees
+     * the error message and state the failing thread set before it. */
     atomic_store_explicit(&log->failed, 1, memory_order_release);
 }
 
@@ -685,6 +687,8 @@ static int log_latched_error(void)
 int log_sync_segment(ldb_log *log, log_segment *s, uint64_t end)
 {
     if (log_failed(log)) return log_latched_error();
+    /* Acquire pairs with the release below: a watermark seen is a sync
+     * that returned. */
     if (atomic_load_explicit(&s->synced, memory_order_acquire) >= end) return LDB_OK;
     int rc = LDB_OK;
     pthread_mutex_lock(&s->sync_mu);
