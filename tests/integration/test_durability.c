@@ -778,6 +778,40 @@ static void test_checkpoint_after_failed_sync(void **state)
 
 /* ---- 4. ldb_sync in NONE mode ------------------------------------------ */
 
+/* NONE-mode workload of the ldb_sync tests: 300 keys of 1000 bytes, enough
+ * for several rotations at 64 KiB segments. */
+#define NONE_KEYS 300u
+
+static void none_fill(ldb *db)
+{
+    char k[16];
+    uint8_t v[1000];
+    for (unsigned i = 0; i < NONE_KEYS; i++) {
+        memset(v, (int)(i & 0xff), sizeof v);
+        assert_int_equal(ldb_put(db, k, key_of(i, k), v, sizeof v), LDB_OK);
+    }
+}
+
+/* Opens the power-cut image img and returns how many of none_fill's keys
+ * are missing or wrong there (failing the test when it does not open). */
+static unsigned none_lost(const char *img, const ldb_options *o, const char *ctx)
+{
+    ldb *r;
+    int rc = ldb_open(img, o, &r);
+    if (rc) fail_msg("%s: open failed: %s (%s)", ctx, ldb_strerror(rc), ldb_last_error());
+    char k[16];
+    uint8_t v[1000], got[1000];
+    unsigned lost = 0;
+    for (unsigned i = 0; i < NONE_KEYS; i++) {
+        size_t vl;
+        rc = ldb_get(r, k, key_of(i, k), got, sizeof got, &vl);
+        memset(v, (int)(i & 0xff), sizeof v);
+        if (rc != LDB_OK || vl != sizeof v || memcmp(got, v, vl) != 0) lost++;
+    }
+    assert_int_equal(ldb_close(r), LDB_OK);
+    return lost;
+}
+
 static void test_none_mode_sync_covers_sealed_segments(void **state)
 {
     const char *dir = *state;
@@ -786,12 +820,7 @@ static void test_none_mode_sync_covers_sealed_segments(void **state)
     fill_opts(&o, LDB_SYNC_NONE, 64u << 10);
     ldb *db;
     assert_int_equal(ldb_open(dir, &o, &db), LDB_OK);
-    char k[16];
-    uint8_t v[1000];
-    for (unsigned i = 0; i < 300; i++) {
-        memset(v, (int)(i & 0xff), sizeof v);
-        assert_int_equal(ldb_put(db, k, key_of(i, k), v, sizeof v), LDB_OK);
-    }
+    none_fill(db);
     ldb_stats st;
     assert_int_equal(ldb_get_stats(db, &st), LDB_OK);
     assert_true(st.segments >= 4);
@@ -801,19 +830,7 @@ static void test_none_mode_sync_covers_sealed_segments(void **state)
     pc_image(img); /* the cut: right after ldb_sync returned */
     pc_stop();
     assert_int_equal(ldb_close(db), LDB_OK);
-    ldb *r;
-    int rc = ldb_open(img, &o, &r);
-    if (rc) fail_msg("after ldb_sync in NONE mode and a power cut: open failed: %s (%s)",
-                     ldb_strerror(rc), ldb_last_error());
-    unsigned lost = 0;
-    for (unsigned i = 0; i < 300; i++) {
-        size_t vl;
-        uint8_t got[1000];
-        rc = ldb_get(r, k, key_of(i, k), got, sizeof got, &vl);
-        memset(v, (int)(i & 0xff), sizeof v);
-        if (rc != LDB_OK || vl != sizeof v || memcmp(got, v, vl) != 0) lost++;
-    }
-    assert_int_equal(ldb_close(r), LDB_OK);
+    unsigned lost = none_lost(img, &o, "after ldb_sync in NONE mode and a power cut");
     if (lost) fail_msg("ldb_sync in NONE mode: %u of 300 keys lost after a power cut", lost);
     tu_rmdir(img);
 }
@@ -858,12 +875,7 @@ static void test_concurrent_dir_syncs(void **state)
     ldb_options o;
     fill_opts(&o, LDB_SYNC_NONE, 64u << 10);
     assert_int_equal(ldb_open(dir, &o, &ds.db), LDB_OK);
-    char k[16];
-    uint8_t v[1000];
-    for (unsigned i = 0; i < 300; i++) {
-        memset(v, (int)(i & 0xff), sizeof v);
-        assert_int_equal(ldb_put(ds.db, k, key_of(i, k), v, sizeof v), LDB_OK);
-    }
+    none_fill(ds.db);
     io_set_fault_hook(dir_sync_hold_hook, NULL);
     assert_int_equal(pthread_create(&ds.first, NULL, first_sync_main, NULL), 0);
     assert_true(rv_wait(&ds.in_dir_sync, 10000));
@@ -876,19 +888,7 @@ static void test_concurrent_dir_syncs(void **state)
     pc_stop();
     assert_int_equal(ds.first_rc, LDB_OK);
     assert_int_equal(ldb_close(ds.db), LDB_OK);
-    ldb *r;
-    int rc = ldb_open(img, &o, &r);
-    if (rc) fail_msg("after two concurrent ldb_sync calls and a power cut: open failed: %s (%s)",
-                     ldb_strerror(rc), ldb_last_error());
-    unsigned lost = 0;
-    for (unsigned i = 0; i < 300; i++) {
-        size_t vl;
-        uint8_t got[1000];
-        rc = ldb_get(r, k, key_of(i, k), got, sizeof got, &vl);
-        memset(v, (int)(i & 0xff), sizeof v);
-        if (rc != LDB_OK || vl != sizeof v || memcmp(got, v, vl) != 0) lost++;
-    }
-    assert_int_equal(ldb_close(r), LDB_OK);
+    unsigned lost = none_lost(img, &o, "after two concurrent ldb_sync calls and a power cut");
     if (lost)
         fail_msg("ldb_sync returned while another call's directory fsync was in flight: %u of "
                  "300 keys lost after a power cut", lost);
