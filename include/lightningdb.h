@@ -77,6 +77,31 @@ typedef enum {
     LDB_SYNC_FULL = 2
 } ldb_sync_mode;
 
+/*
+ * Checksum verification on read (ldb_options.verify_checksums). Every mode
+ * checks the record header against the index (type, lengths) before a byte
+ * is copied; the checking modes also compare the key.
+ *  LDB_VERIFY_NEVER   no CRC32C on read (the header checks only).
+ *  LDB_VERIFY_ALWAYS  every read checks the record's CRC32C and key.
+ *  LDB_VERIFY_FIRST   a record is checked the first time it is read (or
+ *                     scrubbed) after open, and again after the background
+ *                     scrubber has seen one of its pages out of memory
+ *                     (mincore, every scrub_interval_ms), so bytes re-read
+ *                     from disk are checked again; records over 16 KiB are
+ *                     checked on every read. Reads never return bytes that
+ *                     failed a check (LDB_CORRUPTION). What it does not
+ *                     catch: memory changed under a checked record (a RAM
+ *                     error; a process writing the segment files), or a
+ *                     page evicted and re-read within one scan interval
+ *                     before the next scrub pass re-checks it
+ *                     (docs/engine.md, "Checksums").
+ */
+typedef enum {
+    LDB_VERIFY_NEVER = 0,
+    LDB_VERIFY_ALWAYS = 1,
+    LDB_VERIFY_FIRST = 2
+} ldb_verify_mode;
+
 typedef struct ldb_options {
     int create_if_missing;      /* create the database if absent (default 1),
                                    in a missing directory or an existing one;
@@ -88,9 +113,13 @@ typedef struct ldb_options {
     ldb_sync_mode sync_mode;    /* default LDB_SYNC_NORMAL */
     unsigned sync_interval_ms;  /* NORMAL mode sync period (default 100) */
     uint64_t segment_size;      /* log segment file size (default 64 MiB) */
-    int verify_checksums;       /* check each value's CRC32C on read
-                                   (default 1; a mismatch gives
+    int verify_checksums;       /* ldb_verify_mode (default
+                                   LDB_VERIFY_FIRST; a mismatch gives
                                    LDB_CORRUPTION, never the bad bytes) */
+    unsigned scrub_interval_ms; /* LDB_VERIFY_FIRST: how often the scrubber
+                                   asks which pages left memory (default
+                                   100; longer when a scan costs more than
+                                   2% of a core) */
     int salvage;                /* on a damaged log, keep what precedes the
                                    damage instead of failing (default 0) */
     /* Checkpoints: a sorted snapshot of the index, so an open replays only
@@ -259,6 +288,13 @@ typedef struct ldb_stats {
     uint64_t write_delays;       /* commits delayed past the soft limit */
     uint64_t write_waits;        /* commits that waited at the limit */
     double write_delay_seconds;  /* time commits spent delayed or waiting */
+    /* The scrubber (LDB_VERIFY_FIRST): each pass clears the verified marks
+     * of records whose pages left memory and checks records not yet read. */
+    uint64_t scrub_passes;
+    uint64_t scrub_absent_pages; /* log pages found out of memory */
+    uint64_t scrub_checked;      /* records it checked and marked */
+    uint64_t scrub_corrupt;      /* records that failed its check (a read of
+                                    one answers LDB_CORRUPTION) */
 } ldb_stats;
 
 int ldb_get_stats(ldb *db, ldb_stats *out);

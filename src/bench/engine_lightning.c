@@ -211,7 +211,7 @@ static inline void lt_inject(lt_db *h)
 
 /* LIGHTNING_BENCH_OPTIONS="name=value,..." sets engine options the bench
  * has no flag for, e.g. "hash_accelerator=0" (the cost of the accelerator
- * on writes), "verify_checksums=0", "cleaner=0", "compression=lz4",
+ * on writes), "verify_checksums=never|always|first", "cleaner=0", "compression=lz4",
  * "checkpoint_bytes=0", "segment_size=16777216", and the adapter's
  * off-CPU injector "inject_every=N" (a syscall every N ops) with
  * "inject_sleep_us=U" (a sleep instead). The run's description
@@ -241,13 +241,19 @@ static int lt_env_options(ldb_options *o, uint64_t *inject_every, uint64_t *inje
             else goto bad;
             continue;
         }
+        if (!strcmp(name, "verify_checksums")) {
+            if (!strcmp(val, "never") || !strcmp(val, "0")) o->verify_checksums = LDB_VERIFY_NEVER;
+            else if (!strcmp(val, "always") || !strcmp(val, "1")) o->verify_checksums = LDB_VERIFY_ALWAYS;
+            else if (!strcmp(val, "first") || !strcmp(val, "2")) o->verify_checksums = LDB_VERIFY_FIRST;
+            else goto bad;
+            continue;
+        }
         char *end = NULL;
         errno = 0;
         unsigned long long v = strtoull(val, &end, 10);
         if (errno || *end || val[0] == '-')
             goto bad;
-        if (!strcmp(name, "verify_checksums") && v <= 1) o->verify_checksums = (int)v;
-        else if (!strcmp(name, "hash_accelerator") && v <= 1) o->hash_accelerator = (int)v;
+        if (!strcmp(name, "hash_accelerator") && v <= 1) o->hash_accelerator = (int)v;
         else if (!strcmp(name, "cleaner") && v <= 1) o->cleaner = (int)v;
         else if (!strcmp(name, "checkpoint_bytes")) o->checkpoint_bytes = v;
         else if (!strcmp(name, "segment_size") && v > 0) o->segment_size = v;
@@ -259,7 +265,8 @@ static int lt_env_options(ldb_options *o, uint64_t *inject_every, uint64_t *inje
     bad:
         if (eq) *eq = '=';
         bench_engine_set_error("lightning: LIGHTNING_BENCH_OPTIONS: cannot use '%s' (names: "
-                               "verify_checksums, hash_accelerator, cleaner (0|1), "
+                               "verify_checksums (never|always|first), "
+                               "hash_accelerator, cleaner (0|1), "
                                "checkpoint_bytes, segment_size (bytes), hash_seed (0: "
                                "random), compression (none|lz4|zstd), inject_every (ops), "
                                "inject_sleep_us (<= 1000000))", item);
@@ -370,7 +377,10 @@ static int lt_open(const bench_engine_config *cfg, void **out, char *desc,
                  LDB_VERSION_MAJOR, LDB_VERSION_MINOR, LDB_VERSION_PATCH,
                  bench_sync_mode_name(cfg->sync_mode), intv,
                  (double)h->opts.segment_size / (1 << 20),
-                 h->opts.verify_checksums ? "on" : "off", extra, LT_MAX_RETRIES, slow);
+                 h->opts.verify_checksums == LDB_VERIFY_NEVER    ? "never"
+                 : h->opts.verify_checksums == LDB_VERIFY_ALWAYS ? "always"
+                                                                 : "first",
+                 extra, LT_MAX_RETRIES, slow);
     }
     *out = h;
     return BENCH_OK;

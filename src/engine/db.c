@@ -168,7 +168,8 @@ void ldb_options_init(ldb_options *o)
     o->sync_mode = LDB_SYNC_NORMAL;
     o->sync_interval_ms = 100;
     o->segment_size = DB_DEFAULT_SEGMENT;
-    o->verify_checksums = 1;
+    o->verify_checksums = LDB_VERIFY_FIRST;
+    o->scrub_interval_ms = 100;
     o->checkpoint_bytes = 256ull << 20;
     o->checkpoint_on_close = 1;
     o->cleaner = 1;
@@ -220,6 +221,7 @@ static void db_free(ldb *db)
     pthread_cond_destroy(&db->sync_cv);
     pthread_mutex_destroy(&db->ckpt_mu);
     pthread_mutex_destroy(&db->gc_mu);
+    pthread_mutex_destroy(&db->scrub_mu);
     pthread_mutex_destroy(&db->maint_mu);
     pthread_cond_destroy(&db->maint_cv);
     pthread_mutex_destroy(&db->gc_wait_mu);
@@ -268,12 +270,18 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
         return LDB_INVALID;
     }
     if (opt.sync_interval_ms == 0) opt.sync_interval_ms = 100;
+    if (opt.scrub_interval_ms == 0) opt.scrub_interval_ms = 100;
     if (!(opt.space_amp_target >= 1.1 && opt.space_amp_target <= 100.0)) {
         util_set_error("space_amp_target must be between 1.1 and 100");
         return LDB_INVALID;
     }
     if (!(opt.cleaner_cpu > 0.0 && opt.cleaner_cpu <= 1.0)) {
         util_set_error("cleaner_cpu must be in (0, 1]");
+        return LDB_INVALID;
+    }
+    if (opt.verify_checksums < LDB_VERIFY_NEVER || opt.verify_checksums > LDB_VERIFY_FIRST) {
+        util_set_error("unknown verify_checksums %d (0 never, 1 always, 2 first)",
+                       opt.verify_checksums);
         return LDB_INVALID;
     }
     if (opt.compression < LDB_COMPRESSION_NONE || opt.compression > LDB_COMPRESSION_ZSTD) {
@@ -291,6 +299,7 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     int cv_rc = util_cond_init_monotonic(&db->sync_cv);
     pthread_mutex_init(&db->ckpt_mu, NULL);
     pthread_mutex_init(&db->gc_mu, NULL);
+    pthread_mutex_init(&db->scrub_mu, NULL);
     pthread_mutex_init(&db->maint_mu, NULL);
     if (cv_rc == LDB_OK) cv_rc = util_cond_init_monotonic(&db->maint_cv);
     pthread_mutex_init(&db->gc_wait_mu, NULL);
@@ -347,7 +356,8 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     if (rc) goto fail;
     rc = hash_init(&db->hash, &db->ep, 0, db->opt.hash_seed);
     if (rc) goto fail;
-    rc = log_open(&db->log, dir, opt.sync_mode, opt.segment_size, opt.read_only, opt.salvage);
+    rc = log_open(&db->log, dir, opt.sync_mode, opt.segment_size, opt.read_only, opt.salvage,
+                  opt.verify_checksums == LDB_VERIFY_FIRST);
     if (rc) goto fail;
     uint64_t t0 = util_now_ns();
     rc = recovery_run(db);
@@ -471,7 +481,12 @@ int db_value(ldb *db, const idx_entry *e, const idx_version *v, void *dst, size_
     rec_view r;
     *scratch = NULL;
     const uint8_t *p = v->rec;
-    if (dst || db->opt.verify_checksums) db_prefetch_record(v, e->klen);
+    /* LDB_VERIFY_FIRST: a record checked since its pages were last seen
+     * out of memory is not checked again (vmark.h says what a mark means). */
+    int mode = db->opt.verify_checksums;
+    int check = mode == LDB_VERIFY_ALWAYS ||
+                (mode == LDB_VERIFY_FIRST && !vmark_test(&db->log.vm, v->seg, p));
+    if (dst || check) db_prefetch_record(v, e->klen);
     rec_header(p, &r);
     /* The record must be this key's (a wrong location is as bad as a flipped
      * bit) and intact. The header checks cost nothing (same cache line) and
@@ -481,8 +496,10 @@ int db_value(ldb *db, const idx_entry *e, const idx_version *v, void *dst, size_
               r.comp > REC_COMP_ZSTD || r.rawlen > LDB_MAX_VALUE ||
               (r.comp == REC_COMP_NONE && r.rawlen != r.vlen);
     int copied = 0;
-    if (!bad && db->opt.verify_checksums) {
-        bad = memcmp(r.key, e->key, e->klen) != 0;
+    /* The key sits beside the header: comparing it is nearly free, so every
+     * checking mode does, marked or not. */
+    if (!bad && mode != LDB_VERIFY_NEVER) bad = memcmp(r.key, e->key, e->klen) != 0;
+    if (!bad && check) {
         if (!bad && r.comp == REC_COMP_NONE && dst && dst_cap >= r.vlen) {
             /* Copy first, then checksum the copy: the copy streams the value
              * from memory at full speed, and the checksum then runs over
@@ -496,6 +513,8 @@ int db_value(ldb *db, const idx_entry *e, const idx_version *v, void *dst, size_
         } else if (!bad) {
             bad = !rec_verify(&r);
         }
+        if (!bad && mode == LDB_VERIFY_FIRST)
+            vmark_set(&db->log.vm, v->seg, p, rec_size(r.klen, r.vlen));
     }
     if (bad) {
         /* Error path only: the segment table is the writer's, so borrow the
@@ -631,6 +650,10 @@ int ldb_get_stats(ldb *db, ldb_stats *s)
     s->cleaner_bytes = atomic_load(&db->st_cleaner_bytes);
     s->cleaned_segments = atomic_load(&db->st_cleaned_segments);
     s->compressed_values = atomic_load(&db->st_compressed);
+    s->scrub_passes = atomic_load(&db->st_scrub_passes);
+    s->scrub_absent_pages = atomic_load(&db->st_scrub_absent);
+    s->scrub_checked = atomic_load(&db->st_scrub_checked);
+    s->scrub_corrupt = atomic_load(&db->st_scrub_corrupt);
     s->write_delays = atomic_load(&db->st_write_delays);
     s->write_waits = atomic_load(&db->st_write_waits);
     s->write_delay_seconds = (double)atomic_load(&db->st_write_delay_ns) / 1e9;

@@ -115,6 +115,13 @@ struct ldb {
     int gc_idle;                   /* its last step cleaned nothing (bp_mu) */
     int bp_stop;                   /* closing: nobody waits (bp_mu) */
 
+    /* the scrubber of LDB_VERIFY_FIRST (scrub.h; its thread in maint.c) */
+    ldb_mutex_t scrub_mu;      /* one pass at a time; guards the cursor */
+    uint64_t scrub_seg, scrub_off; /* where the checking walk resumes */
+    int scrub_running;
+    pthread_t scrub_thread;
+    _Atomic uint64_t st_scrub_passes, st_scrub_absent, st_scrub_checked, st_scrub_corrupt;
+
     /* counters: written by their owner, read atomically by stats */
     _Atomic uint64_t st_cleaner_bytes, st_cleaned_segments, st_compressed, st_checkpoints;
     _Atomic uint64_t st_puts, st_deletes, st_commits, st_conflicts;

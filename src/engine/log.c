@@ -25,13 +25,14 @@
 #define LOG_PREFAULT_AHEAD (4u << 20)
 #define LOG_SIZE_ROUND (1u << 20)
 
-static log_segment *seg_alloc(const char *dir, uint64_t id)
+static log_segment *seg_alloc(ldb_log *log, const char *dir, uint64_t id)
 {
     size_t need = strlen(dir) + 32;
     log_segment *s = alloc_calloc(1, sizeof *s + need);
     if (!s) return NULL;
     s->id = id;
     s->fd = -1;
+    s->vm = &log->vm;
     pthread_mutex_init(&s->sync_mu, NULL);
     snprintf(s->path, need, "%s/%010" PRIu64 ".log", dir, id);
     return s;
@@ -40,6 +41,7 @@ static log_segment *seg_alloc(const char *dir, uint64_t id)
 static void seg_close(log_segment *s)
 {
     if (!s) return;
+    vmark_detach(s->vm, s->id, s->base);
     if (s->base) io_munmap(s->base, s->size);
     if (s->fd >= 0) io_close(s->fd);
     pthread_mutex_destroy(&s->sync_mu);
@@ -112,6 +114,7 @@ static int seg_map(log_segment *s, int writable)
     }
     s->base = p;
     s->writable = writable;
+    vmark_attach(s->vm, s->id, s->base, s->size);
     if (!writable) seg_advise_sealed(s);
     return LDB_OK;
 }
@@ -121,6 +124,7 @@ static int seg_map(log_segment *s, int writable)
 static int seg_map_writable(log_segment *s)
 {
     if (s->writable) return LDB_OK;
+    vmark_detach(s->vm, s->id, s->base);
     io_munmap(s->base, s->size);
     io_close(s->fd);
     s->base = NULL;
@@ -132,7 +136,7 @@ static int seg_map_writable(log_segment *s)
 static int seg_create(ldb_log *log, uint64_t id, uint64_t size, log_segment **out)
 {
     int rc;
-    log_segment *s = seg_alloc(log->dir, id);
+    log_segment *s = seg_alloc(log, log->dir, id);
     if (!s) return LDB_NOMEM;
     int fd = io_open(s->path, O_RDWR | O_CREAT | O_EXCL, 0644);
     if (fd < 0) {
@@ -186,6 +190,7 @@ static int seg_create(ldb_log *log, uint64_t id, uint64_t size, log_segment **ou
     }
     s->base = p;
     s->writable = 1;
+    vmark_attach(s->vm, s->id, s->base, size);
     rec_segment_header(s->base, id, size);
     s->end = REC_SEG_HDR;
     if (log->sync_mode != LDB_SYNC_NONE) {
@@ -214,7 +219,7 @@ fail:
 }
 
 int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
-             int read_only, int salvage)
+             int read_only, int salvage, int marks)
 {
     char **names = NULL;
     size_t n = 0;
@@ -227,6 +232,7 @@ int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
     log->seg_size = seg_size;
     log->populate_ok = 1;
     log->prefault_on = !read_only;
+    if (vmark_init(&log->vm, marks) != LDB_OK) return LDB_NOMEM;
     lpf_init(&log->prefault);
     log->dir = alloc_malloc(strlen(dir) + 1);
     if (!log->dir) return LDB_NOMEM;
@@ -241,7 +247,7 @@ int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
     for (size_t i = 0; i < n; i++) {
         uint64_t id = seg_id_from_name(names[i]);
         if (!id) continue;
-        log_segment *s = seg_alloc(dir, id);
+        log_segment *s = seg_alloc(log, dir, id);
         if (!s) { rc = LDB_NOMEM; goto fail; }
         rc = segs_push(log, s);
         if (rc) { alloc_free(s); goto fail; }
@@ -787,6 +793,7 @@ void log_close(ldb_log *log)
     for (size_t i = 0; i < log->nsegs; i++) seg_close(log->segs[i]);
     alloc_free(log->segs);
     alloc_free(log->dir);
+    vmark_destroy(&log->vm);
     pthread_mutex_destroy(&log->dir_mu);
     memset(log, 0, sizeof *log);
 }

@@ -60,6 +60,7 @@
 
 #include "engine/log_prefault.h"
 #include "engine/record.h"
+#include "engine/vmark.h"
 
 typedef struct log_segment {
     uint64_t id;
@@ -72,6 +73,8 @@ typedef struct log_segment {
     _Atomic uint64_t synced;  /* durable watermark: [0, synced) is on disk
                                  (0 after open: nothing is assumed) */
     pthread_mutex_t sync_mu;  /* one fdatasync of this file at a time */
+    vmark_table *vm;          /* the log's verified marks (vmark.h): the
+                                 mapping holds a slot there while mapped */
     char path[];
 } log_segment;
 
@@ -107,13 +110,15 @@ typedef struct ldb_log {
     _Atomic uint64_t dir_gen, dir_synced;
     pthread_mutex_t dir_mu;
     uint64_t truncated_bytes; /* torn tail cut off at open */
+    vmark_table vm;           /* which records were verified (vmark.h) */
 } ldb_log;
 
 typedef int (*log_frame_fn)(void *arg, const rec_frame *f, const uint8_t *frame,
                             log_segment *seg);
 
+/* marks: keep verified marks (vmark.h) for LDB_VERIFY_FIRST. */
 int log_open(ldb_log *log, const char *dir, int sync_mode, uint64_t seg_size,
-             int read_only, int salvage);
+             int read_only, int salvage, int marks);
 /* 1 when `dir` holds at least one segment file (every database does from
  * its first open on), 0 when not, -errno when it cannot be listed. Reads
  * only; ldb_open and ldb_check_dir use it to refuse a directory that is not

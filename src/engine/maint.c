@@ -1,5 +1,6 @@
 /*
- * engine/maint.c — the checkpoint and cleaner threads (see maint.h).
+ * engine/maint.c — the checkpoint, cleaner and scrubber threads (see
+ * maint.h).
  */
 #include "engine/maint.h"
 
@@ -8,6 +9,7 @@
 #include "engine/checkpoint.h"
 #include "engine/db.h"
 #include "engine/gc.h"
+#include "engine/scrub.h"
 #include "engine/space.h"
 #include "engine/util.h"
 
@@ -70,12 +72,42 @@ static void *cleaner_main(void *arg)
     return NULL;
 }
 
+static void *scrub_main(void *arg)
+{
+    ldb *db = arg;
+    double wait_ms = db->opt.scrub_interval_ms;
+    pthread_mutex_lock(&db->maint_mu);
+    while (!db->maint_stop) {
+        struct timespec ts;
+        util_deadline_ms(&ts, (unsigned)wait_ms);
+        pthread_cond_timedwait(&db->maint_cv, &db->maint_mu, &ts);
+        if (db->maint_stop) break;
+        pthread_mutex_unlock(&db->maint_mu);
+        uint64_t t0 = util_now_ns();
+        scrub_pass(db, SCRUB_BYTES_PER_PASS, NULL); /* LDB_NOMEM: next time */
+        /* A big log costs more to ask about: wait longer, not more often. */
+        double took_ms = (double)(util_now_ns() - t0) / 1e6;
+        wait_ms = took_ms / SCRUB_CPU_SHARE;
+        if (wait_ms < db->opt.scrub_interval_ms) wait_ms = db->opt.scrub_interval_ms;
+        pthread_mutex_lock(&db->maint_mu);
+    }
+    pthread_mutex_unlock(&db->maint_mu);
+    return NULL;
+}
+
 int maint_start(ldb *db)
 {
-    if (db->opt.read_only) return LDB_OK;
     db->maint_stop = 0;
+    if (db->opt.verify_checksums == LDB_VERIFY_FIRST) {
+        if (pthread_create(&db->scrub_thread, NULL, scrub_main, db) != 0) return LDB_NOMEM;
+        db->scrub_running = 1;
+    }
+    if (db->opt.read_only) return LDB_OK;
     if (db->opt.checkpoint_bytes) {
-        if (pthread_create(&db->maint, NULL, ckpt_main, db) != 0) return LDB_NOMEM;
+        if (pthread_create(&db->maint, NULL, ckpt_main, db) != 0) {
+            maint_stop(db);
+            return LDB_NOMEM;
+        }
         db->maint_running = 1;
     }
     if (db->opt.cleaner) {
@@ -97,6 +129,8 @@ void maint_stop(ldb *db)
     space_wake_all(db);
     if (db->maint_running) pthread_join(db->maint, NULL);
     if (db->gc_running) pthread_join(db->gc_thread, NULL);
+    if (db->scrub_running) pthread_join(db->scrub_thread, NULL);
     db->maint_running = 0;
     db->gc_running = 0;
+    db->scrub_running = 0;
 }

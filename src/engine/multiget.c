@@ -48,6 +48,7 @@ int ldb_multi_get(ldb_txn *t, size_t n, const void *const *keys, const size_t *k
         if (rc) return rc;
     }
     ldb *db = t->db;
+    int mode = db->opt.verify_checksums;
     int serializable = (t->flags & LDB_TXN_SERIALIZABLE) && !(t->flags & LDB_TXN_READONLY);
     for (size_t base = 0; base < n; base += MG_GROUP) {
         size_t g = n - base < MG_GROUP ? n - base : MG_GROUP;
@@ -93,14 +94,21 @@ int ldb_multi_get(ldb_txn *t, size_t n, const void *const *keys, const size_t *k
             ver[j] = ent[j] ? db_visible(ent[j], t->snap) : NULL;
             if (ver[j] && ver[j] != atomic_load_explicit(&ent[j]->head, memory_order_relaxed))
                 __builtin_prefetch(ver[j]->rec);
+            if (ver[j] && mode == LDB_VERIFY_FIRST)
+                vmark_prefetch(&db->log.vm, ver[j]->seg, ver[j]->rec);
         }
         /* Stage 4: read. Verifying a checksum reads the whole record; the
-         * records a few places ahead stream in while this one is checked
-         * (only its first line was requested by the stages above). */
-        size_t ahead = db->opt.verify_checksums ? 0 : g;
+         * records a few places ahead that will be checked stream in while
+         * this one is (only their first line was requested above). A
+         * record already marked (LDB_VERIFY_FIRST) is read only where the
+         * caller looks. */
+        size_t ahead = mode == LDB_VERIFY_NEVER ? g : 0;
         for (size_t j = 0; j < g; j++) {
             for (; ahead < g && ahead <= j + MG_AHEAD; ahead++)
-                if (!done[ahead] && ver[ahead]) db_prefetch_record(ver[ahead], ent[ahead]->klen);
+                if (!done[ahead] && ver[ahead] &&
+                    (mode == LDB_VERIFY_ALWAYS ||
+                     !vmark_test(&db->log.vm, ver[ahead]->seg, ver[ahead]->rec)))
+                    db_prefetch_record(ver[ahead], ent[ahead]->klen);
             if (done[j]) continue;
             size_t i = base + j;
             idx_version *v = ver[j];

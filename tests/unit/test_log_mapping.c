@@ -111,7 +111,7 @@ static ldb_log *open_log(void **state, uint64_t seg_size)
 {
     fixture *f = *state;
     f->dir = tu_tmpdir("logmap");
-    assert_int_equal(log_open(&f->log, f->dir, LDB_SYNC_NONE, seg_size, 0, 0), LDB_OK);
+    assert_int_equal(log_open(&f->log, f->dir, LDB_SYNC_NONE, seg_size, 0, 0, 0), LDB_OK);
     f->open = 1;
     if (f->inline_only) f->log.prefault_on = 0;
     assert_int_equal(log_replay(&f->log, 0, 0, no_frame, NULL), LDB_OK);
