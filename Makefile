@@ -109,7 +109,7 @@ test-asan: deps
 # checkpoint and cleaner threads, the log's pre-faulting helper, and the
 # durability races forced between them, and the index, hash and epoch unit
 # tests' lock-free readers).
-TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance %multiget %log_mapping %durability %space %clock_step \
+TSAN_TESTS = $(filter %concurrency %txn %bank %maintenance %multiget %log_mapping %durability %space %clock_step %verify_first \
              %test_index %test_hash %test_epoch,$(TEST_BIN))
 test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 tsan-run

@@ -13,6 +13,7 @@
  *  - the scrubber checks and marks records nobody read yet;
  *  - an unknown mode is refused at open.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -299,6 +301,88 @@ static void test_scrubber_thread_marks_records(void **state)
     free(dir);
 }
 
+/* The scrubber beside a writer, the cleaner (which relocates records and
+ * retires whole segments, so mark slots are given up and taken again) and
+ * readers that check every value. Run under TSan too (make test-tsan). */
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+typedef struct race_reader {
+    ldb *db;
+    _Atomic int stop;
+    uint64_t reads, bad;
+} race_reader;
+
+static void *race_read(void *arg)
+{
+    race_reader *r = arg;
+    tu_rng rng = {(uint64_t)(uintptr_t)arg | 1};
+    uint8_t buf[VLEN], want[VLEN];
+    while (!atomic_load(&r->stop)) {
+        int i = (int)tu_rand_below(&rng, NK);
+        char k[16];
+        key_of(k, i);
+        size_t got = 0;
+        int rc = ldb_get(r->db, k, strlen(k), buf, sizeof buf, &got);
+        /* Every version of key i holds val_of(i): overwrites rewrite the
+         * same bytes, so any value that reads back must be exactly that. */
+        val_of(want, i, VLEN);
+        if (rc != LDB_OK || got != VLEN || memcmp(buf, want, VLEN)) r->bad++;
+        r->reads++;
+    }
+    return NULL;
+}
+
+static void test_scrubber_races_cleaner_and_readers(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir_fast("vfirst");
+    ldb_options o = opts(LDB_VERIFY_FIRST);
+    o.scrub_interval_ms = 1;
+    o.cleaner = 1;
+    o.space_amp_target = 1.5;
+    ldb *db = tu_open(dir, &o);
+    uint8_t v[VLEN];
+    for (int i = 0; i < NK; i++) {
+        char k[16];
+        key_of(k, i);
+        val_of(v, i, VLEN);
+        assert_int_equal(ldb_put(db, k, strlen(k), v, VLEN), LDB_OK);
+    }
+    race_reader r = {.db = db};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, race_read, &r), 0);
+    tu_rng rng = {7};
+    uint64_t t_end = now_ms() + 1500;
+    long puts = 0;
+    while (now_ms() < t_end) {
+        int i = (int)tu_rand_below(&rng, NK);
+        char k[16];
+        key_of(k, i);
+        val_of(v, i, VLEN);
+        assert_int_equal(ldb_put(db, k, strlen(k), v, VLEN), LDB_OK);
+        puts++;
+    }
+    atomic_store(&r.stop, 1);
+    pthread_join(th, NULL);
+    ldb_stats st;
+    assert_int_equal(ldb_get_stats(db, &st), LDB_OK);
+    print_message("# %ld puts, %llu reads, %llu segments cleaned, %llu scrub passes, "
+                  "%llu records scrubbed\n",
+                  puts, (unsigned long long)r.reads, (unsigned long long)st.cleaned_segments,
+                  (unsigned long long)st.scrub_passes, (unsigned long long)st.scrub_checked);
+    assert_int_equal(r.bad, 0);
+    assert_int_equal(st.scrub_corrupt, 0);
+    assert_true(st.scrub_passes > 0);
+    assert_int_equal(ldb_close(db), LDB_OK);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 static void test_modes_are_validated(void **state)
 {
     (void)state;
@@ -329,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_page_out_of_memory_is_checked_again),
         cmocka_unit_test(test_large_records_are_checked_every_read),
         cmocka_unit_test(test_scrubber_thread_marks_records),
+        cmocka_unit_test(test_scrubber_races_cleaner_and_readers),
         cmocka_unit_test(test_modes_are_validated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
