@@ -83,7 +83,9 @@ static void ic_prefetch_ahead(const icur *c)
 {
     if (c->i + IC_AHEAD >= c->n) return;
     const idx_entry *e = c->buf[c->i + IC_AHEAD];
-    const idx_version *v = atomic_load_explicit(&e->head, memory_order_relaxed);
+    /* Acquire, as db_visible's: the version's fields were written before
+     * the release that published it. */
+    const idx_version *v = atomic_load_explicit(&e->head, memory_order_acquire);
     if (v && v->rec) __builtin_prefetch(v->rec);
 }
 

@@ -125,14 +125,29 @@ static int marked(ldb *db, int i)
     return vmark_test(&db->log.vm, v->seg, v->rec);
 }
 
+/* A filled database (on disk, or in /dev/shm) and where key's value lies. */
+static char *prepared(int on_disk, size_t vlen, int key, char *seg, size_t cap, uint64_t *voff)
+{
+    char *dir = on_disk ? tu_tmpdir("vfirst") : tu_tmpdir_fast("vfirst");
+    assert_non_null(dir);
+    fill(dir, vlen);
+    locate(dir, key, seg, cap, voff);
+    return dir;
+}
+
+static void finish(ldb *db, char *dir)
+{
+    if (db) assert_int_equal(ldb_close(db), LDB_OK);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 static void test_damage_before_first_read_is_found(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir_fast("vfirst");
-    fill(dir, VLEN);
     char seg[4096];
     uint64_t voff;
-    locate(dir, 77, seg, sizeof seg, &voff);
+    char *dir = prepared(0, VLEN, 77, seg, sizeof seg, &voff);
     assert_int_equal(tu_flip_byte(seg, voff + 100, 0x10), 0);
     ldb_options o = opts(LDB_VERIFY_FIRST);
     ldb *db = tu_open(dir, &o);
@@ -171,9 +186,7 @@ static void test_damage_before_first_read_is_found(void **state)
     assert_int_equal(ldb_get_stats(db, &st), LDB_OK);
     assert_int_equal(st.scrub_corrupt, 1);
     assert_int_equal(st.scrub_checked, NK - 2);
-    assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
+    finish(db, dir);
 }
 
 /* What the mark buys, and what it costs: a marked record is not checked
@@ -181,11 +194,9 @@ static void test_damage_before_first_read_is_found(void **state)
 static void test_marked_record_is_not_rechecked(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir_fast("vfirst");
-    fill(dir, VLEN);
     char seg[4096];
     uint64_t voff;
-    locate(dir, 10, seg, sizeof seg, &voff);
+    char *dir = prepared(0, VLEN, 10, seg, sizeof seg, &voff);
     for (int mode = LDB_VERIFY_ALWAYS; mode <= LDB_VERIFY_FIRST; mode++) {
         ldb_options o = opts(mode);
         ldb *db = tu_open(dir, &o);
@@ -198,8 +209,7 @@ static void test_marked_record_is_not_rechecked(void **state)
         else assert_int_equal(rc, -1000); /* documented: memory is trusted once checked */
         assert_int_equal(ldb_close(db), LDB_OK);
     }
-    tu_rmdir(dir);
-    free(dir);
+    finish(NULL, dir);
 }
 
 /* The case the scrubber's residency scan exists for. Fails with the scan
@@ -207,11 +217,9 @@ static void test_marked_record_is_not_rechecked(void **state)
 static void test_page_out_of_memory_is_checked_again(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir("vfirst"); /* a disk file system: tmpfs pages cannot leave */
-    fill(dir, VLEN);
     char seg[4096];
     uint64_t voff;
-    locate(dir, 200, seg, sizeof seg, &voff);
+    char *dir = prepared(1, VLEN, 200, seg, sizeof seg, &voff); /* tmpfs pages cannot leave memory */
     ldb_options o = opts(LDB_VERIFY_FIRST);
     ldb *db = tu_open(dir, &o);
     for (int i = 0; i < NK; i++) assert_int_equal(get(db, i, VLEN), LDB_OK);
@@ -232,9 +240,7 @@ static void test_page_out_of_memory_is_checked_again(void **state)
     print_message("# MADV_PAGEOUT %s; the scrubber found %llu pages out of memory\n",
                   evicted ? "worked" : "failed", (unsigned long long)r.absent_pages);
     if (!evicted || r.absent_pages == 0) {
-        ldb_close(db);
-        tu_rmdir(dir);
-        free(dir);
+        finish(db, dir);
         skip(); /* this kernel or file system keeps the pages */
     }
     assert_false(marked(db, 200));
@@ -246,29 +252,23 @@ static void test_page_out_of_memory_is_checked_again(void **state)
     ldb_stats st;
     assert_int_equal(ldb_get_stats(db, &st), LDB_OK);
     assert_true(st.scrub_absent_pages >= r.absent_pages);
-    assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
+    finish(db, dir);
 }
 
 static void test_large_records_are_checked_every_read(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir_fast("vfirst");
     size_t big = VM_MAX_REC + 100;
-    fill(dir, big);
     char seg[4096];
     uint64_t voff;
-    locate(dir, 3, seg, sizeof seg, &voff);
+    char *dir = prepared(0, big, 3, seg, sizeof seg, &voff);
     ldb_options o = opts(LDB_VERIFY_FIRST);
     ldb *db = tu_open(dir, &o);
     assert_int_equal(get(db, 3, big), LDB_OK);
     assert_false(marked(db, 3));
     assert_int_equal(tu_flip_byte(seg, voff + big - 1, 0x80), 0);
     assert_int_equal(get(db, 3, big), LDB_CORRUPTION);
-    assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
+    finish(db, dir);
 }
 
 /* The thread runs passes by itself, and new writes get checked too. */
@@ -296,9 +296,7 @@ static void test_scrubber_thread_marks_records(void **state)
     assert_int_equal(st.scrub_corrupt, 0);
     for (int i = 0; i < NK; i++) assert_true(marked(db, i));
     for (int i = 0; i < NK; i++) assert_int_equal(get(db, i, VLEN), LDB_OK);
-    assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
+    finish(db, dir);
 }
 
 /* The scrubber beside a writer, the cleaner (which relocates records and
@@ -378,9 +376,7 @@ static void test_scrubber_races_cleaner_and_readers(void **state)
     assert_int_equal(r.bad, 0);
     assert_int_equal(st.scrub_corrupt, 0);
     assert_true(st.scrub_passes > 0);
-    assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
+    finish(db, dir);
 }
 
 static void test_modes_are_validated(void **state)
@@ -400,9 +396,7 @@ static void test_modes_are_validated(void **state)
     db = tu_open(dir, &o);
     assert_null(db->log.vm.slots);
     assert_int_equal(db->scrub_running, 0);
-    assert_int_equal(ldb_close(db), LDB_OK);
-    tu_rmdir(dir);
-    free(dir);
+    finish(db, dir);
 }
 
 int main(void)
