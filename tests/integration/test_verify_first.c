@@ -57,10 +57,9 @@ static void val_of(uint8_t *v, int i, size_t len)
     for (size_t j = 0; j < len; j++) v[j] = (uint8_t)(i * 31 + j * 7);
 }
 
-static void fill(const char *dir, size_t vlen)
+/* Writes key i = val_of(i) for every key. */
+static void put_all(ldb *db, size_t vlen)
 {
-    ldb_options o = opts(LDB_VERIFY_FIRST);
-    ldb *db = tu_open(dir, &o);
     uint8_t *v = malloc(vlen);
     assert_non_null(v);
     for (int i = 0; i < NK; i++) {
@@ -70,6 +69,13 @@ static void fill(const char *dir, size_t vlen)
         assert_int_equal(ldb_put(db, k, strlen(k), v, vlen), LDB_OK);
     }
     free(v);
+}
+
+static void fill(const char *dir, size_t vlen)
+{
+    ldb_options o = opts(LDB_VERIFY_FIRST);
+    ldb *db = tu_open(dir, &o);
+    put_all(db, vlen);
     /* With a checkpoint, the next open replays (and so checks) nothing: the
      * reads are the first to look at these records. */
     assert_int_equal(ldb_checkpoint(db), LDB_OK);
@@ -279,13 +285,7 @@ static void test_scrubber_thread_marks_records(void **state)
     ldb_options o = opts(LDB_VERIFY_FIRST);
     o.scrub_interval_ms = 5;
     ldb *db = tu_open(dir, &o);
-    uint8_t v[VLEN];
-    for (int i = 0; i < NK; i++) {
-        char k[16];
-        key_of(k, i);
-        val_of(v, i, VLEN);
-        assert_int_equal(ldb_put(db, k, strlen(k), v, VLEN), LDB_OK);
-    }
+    put_all(db, VLEN);
     ldb_stats st;
     for (int tries = 0; tries < 2000; tries++) {
         assert_int_equal(ldb_get_stats(db, &st), LDB_OK);
@@ -344,13 +344,7 @@ static void test_scrubber_races_cleaner_and_readers(void **state)
     o.cleaner = 1;
     o.space_amp_target = 1.5;
     ldb *db = tu_open(dir, &o);
-    uint8_t v[VLEN];
-    for (int i = 0; i < NK; i++) {
-        char k[16];
-        key_of(k, i);
-        val_of(v, i, VLEN);
-        assert_int_equal(ldb_put(db, k, strlen(k), v, VLEN), LDB_OK);
-    }
+    put_all(db, VLEN);
     race_reader r = {.db = db};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, race_read, &r), 0);
