@@ -349,6 +349,7 @@ static void test_scrubber_races_cleaner_and_readers(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, race_read, &r), 0);
     tu_rng rng = {7};
+    uint8_t v[VLEN];
     uint64_t t_end = now_ms() + 1500;
     long puts = 0;
     while (now_ms() < t_end) {
