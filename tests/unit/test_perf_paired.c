@@ -305,8 +305,17 @@ static void test_holm(void **state)
     assert_true(fabs(c.rows[0].v.p_value - 0.012) < 1e-12);
     assert_true(fabs(c.rows[2].v.p_value - 0.04) < 1e-12);
     assert_true(fabs(c.rows[3].v.p_value - 0.5) < 1e-12);
+    /* Each row's own interval [0.88, 0.92] lies wholly beyond the limit,
+     * but no corrected p is below 0.01: not proven, and not "same" either
+     * (the old rule said SAME here). */
     for (int i = 0; i < 4; i++)
-        assert_int_equal(c.rows[i].v.verdict, PERF_VERDICT_SAME);
+        assert_int_equal(c.rows[i].v.verdict, PERF_VERDICT_INCONCLUSIVE);
+    /* An interval that reaches into the limit stays SAME when not proven. */
+    c.rows[3].v.g = 0.985;
+    c.rows[3].v.g_lo = 0.97;
+    c.rows[3].v.g_hi = 1.0;
+    perf_paired_decide(&c.rows[3].v, 0.01, 0.02);
+    assert_int_equal(c.rows[3].v.verdict, PERF_VERDICT_SAME);
     perf_comparison_free(&c);
 }
 
