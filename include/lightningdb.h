@@ -119,7 +119,7 @@ typedef struct ldb_options {
     unsigned scrub_interval_ms; /* LDB_VERIFY_FIRST: how often the scrubber
                                    asks which pages left memory (default
                                    100; longer when a scan costs more than
-                                   2% of a core) */
+                                   0.5% of a core) */
     int salvage;                /* on a damaged log, keep what precedes the
                                    damage instead of failing (default 0) */
     /* Checkpoints: a sorted snapshot of the index, so an open replays only
@@ -295,6 +295,7 @@ typedef struct ldb_stats {
     uint64_t scrub_checked;      /* records it checked and marked */
     uint64_t scrub_corrupt;      /* records that failed its check (a read of
                                     one answers LDB_CORRUPTION) */
+    double scrub_seconds;        /* time its passes took */
 } ldb_stats;
 
 int ldb_get_stats(ldb *db, ldb_stats *out);

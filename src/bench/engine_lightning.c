@@ -256,6 +256,8 @@ static int lt_env_options(ldb_options *o, uint64_t *inject_every, uint64_t *inje
         if (!strcmp(name, "hash_accelerator") && v <= 1) o->hash_accelerator = (int)v;
         else if (!strcmp(name, "cleaner") && v <= 1) o->cleaner = (int)v;
         else if (!strcmp(name, "checkpoint_bytes")) o->checkpoint_bytes = v;
+        else if (!strcmp(name, "scrub_interval_ms") && v > 0 && v <= 3600000)
+            o->scrub_interval_ms = (unsigned)v;
         else if (!strcmp(name, "segment_size") && v > 0) o->segment_size = v;
         else if (!strcmp(name, "hash_seed")) o->hash_seed = v;
         else if (!strcmp(name, "inject_every") && v > 0) *inject_every = v;
@@ -267,7 +269,7 @@ static int lt_env_options(ldb_options *o, uint64_t *inject_every, uint64_t *inje
         bench_engine_set_error("lightning: LIGHTNING_BENCH_OPTIONS: cannot use '%s' (names: "
                                "verify_checksums (never|always|first), "
                                "hash_accelerator, cleaner (0|1), "
-                               "checkpoint_bytes, segment_size (bytes), hash_seed (0: "
+                               "checkpoint_bytes, scrub_interval_ms, segment_size (bytes), hash_seed (0: "
                                "random), compression (none|lz4|zstd), inject_every (ops), "
                                "inject_sleep_us (<= 1000000))", item);
         return BENCH_EINVAL;

@@ -363,6 +363,12 @@ int ldb_open(const char *dir, const ldb_options *o, ldb **out)
     rc = recovery_run(db);
     if (rc) goto fail;
     atomic_store(&db->ckpt_log_bytes, 0);
+    if (db->log.nsegs) {
+        db->scrub_cold_seg = db->log.segs[db->log.nsegs - 1]->id;
+        db->scrub_cold_end = db->log.segs[db->log.nsegs - 1]->end;
+        /* Something to check: the log held records at open. */
+        if (db->log.nsegs > 1 || db->scrub_cold_end > REC_SEG_HDR) atomic_store(&db->scrub_walking, 1);
+    }
     if (!opt.read_only && db->log.nsegs > 1) atomic_store(&db->sealed_unsynced, 1);
     /* A database the cleaner has work in gets its spare now (a full disk
      * may come before the cleaner thread's first round); failure is fine. */
@@ -654,6 +660,7 @@ int ldb_get_stats(ldb *db, ldb_stats *s)
     s->scrub_absent_pages = atomic_load(&db->st_scrub_absent);
     s->scrub_checked = atomic_load(&db->st_scrub_checked);
     s->scrub_corrupt = atomic_load(&db->st_scrub_corrupt);
+    s->scrub_seconds = (double)atomic_load(&db->st_scrub_ns) / 1e9;
     s->write_delays = atomic_load(&db->st_write_delays);
     s->write_waits = atomic_load(&db->st_write_waits);
     s->write_delay_seconds = (double)atomic_load(&db->st_write_delay_ns) / 1e9;

@@ -118,9 +118,16 @@ struct ldb {
     /* the scrubber of LDB_VERIFY_FIRST (scrub.h; its thread in maint.c) */
     ldb_mutex_t scrub_mu;      /* one pass at a time; guards the cursor */
     uint64_t scrub_seg, scrub_off; /* where the checking walk resumes */
+    uint64_t scrub_cold_seg, scrub_cold_end; /* the log as it was at open
+                                   (newest segment, its end): what the walk
+                                   checks; later records are this handle's
+                                   own or the cleaner's copies, checked on
+                                   their first read */
+    _Atomic int scrub_walking;     /* the walk over the log at open is not over */
     int scrub_running;
     pthread_t scrub_thread;
     _Atomic uint64_t st_scrub_passes, st_scrub_absent, st_scrub_checked, st_scrub_corrupt;
+    _Atomic uint64_t st_scrub_ns;
 
     /* counters: written by their owner, read atomically by stats */
     _Atomic uint64_t st_cleaner_bytes, st_cleaned_segments, st_compressed, st_checkpoints;

@@ -14,7 +14,10 @@
  * Invariants
  * - A set bit means: the record starting at that offset was checked, by a
  *   reader or the scrubber, after the last time the scrubber saw one of its
- *   pages out of memory (vmark_clear_absent clears those). A page that
+ *   pages out of memory (vmark_clear_absent clears those).
+ * - `any` is set with the first mark and never cleared: until then there is
+ *   nothing to clear, and the scrubber skips its residency scan (a
+ *   database only written to pays nothing for the marks). A page that
  *   leaves memory and comes back between two residency scans keeps its
  *   marks: the scan interval bounds that window (scrub.h).
  * - Only records of at most VM_MAX_REC bytes are marked, so a page found out
@@ -66,6 +69,7 @@ typedef struct vmark_table {
     unsigned char *resid;       /* mincore() vector (the scrubber's) */
     size_t resid_cap;
     size_t resid_pages;         /* pages the last vmark_clear_absent saw */
+    _Atomic int any;            /* some mark was ever set */
 } vmark_table;
 
 /* Allocates the slot table (on == 0: a table that marks nothing). */
@@ -115,13 +119,16 @@ static inline void vmark_prefetch(const vmark_table *vm, uint32_t seg, const uin
 
 /* Marks the record at rec of `size` bytes (header included) as checked;
  * records above VM_MAX_REC are left unmarked. */
-static inline void vmark_set(const vmark_table *vm, uint32_t seg, const uint8_t *rec, size_t size)
+static inline void vmark_set(vmark_table *vm, uint32_t seg, const uint8_t *rec, size_t size)
 {
     if (size > VM_MAX_REC) return;
     const vmark_slot *s = vmark_slot_of(vm, seg);
     if (!s) return;
     uint64_t bit = vmark_bit(s, rec);
     if (bit == UINT64_MAX) return;
+    /* vmark_table is shared read-mostly: store the flag only once. */
+    if (!atomic_load_explicit(&vm->any, memory_order_relaxed))
+        atomic_store_explicit(&vm->any, 1, memory_order_relaxed);
     atomic_fetch_or_explicit(&s->bits[bit / 64], (uint64_t)1 << (bit % 64), memory_order_relaxed);
 }
 
