@@ -66,8 +66,8 @@ static void check_segment(ldb *db, const seg_ref *g, uint64_t *off, uint64_t *bu
 
 int scrub_idle(ldb *db)
 {
-    /* scrub_cold_seg is the scrubber's (a racing test call at worst sees
-     * the walk as not yet over); `any` only ever goes from 0 to 1. */
+    /* Both flags move one way only (`any` 0 to 1, `scrub_walking` 1 to 0),
+     * so a stale read costs at most one pass more or one look later. */
     return !atomic_load_explicit(&db->log.vm.any, memory_order_relaxed) &&
            !atomic_load_explicit(&db->scrub_walking, memory_order_relaxed);
 }
